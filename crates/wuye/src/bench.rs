@@ -1,0 +1,634 @@
+//! `wuye bench …`: the speed and memory figures of docs/benchmarks.md, measured on this
+//! machine. Tests never time anything; these do.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+
+use crate::clock::Clock;
+use crate::db::{Db, DbOptions};
+use crate::demo::{self, Scale};
+use crate::files::{FileBackend, FileStore};
+use crate::io::{Kind, import_file};
+use crate::sql::{Param, insert_rows};
+
+/// Latency percentiles of a set of samples, in milliseconds.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Latency {
+    pub requests: usize,
+    pub errors: usize,
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+pub fn latency(mut samples: Vec<Duration>, errors: usize, wall: Duration) -> Latency {
+    samples.sort_unstable();
+    let pick = |q: f64| -> f64 {
+        if samples.is_empty() {
+            return 0.0;
+        }
+        let i = ((samples.len() as f64 - 1.0) * q).round() as usize;
+        samples[i.min(samples.len() - 1)].as_secs_f64() * 1000.0
+    };
+    Latency {
+        requests: samples.len(),
+        errors,
+        per_second: samples.len() as f64 / wall.as_secs_f64().max(1e-9),
+        p50_ms: pick(0.50),
+        p95_ms: pick(0.95),
+        p99_ms: pick(0.99),
+        max_ms: samples.last().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0),
+    }
+}
+
+async fn fresh_db(dir: &Path, url: Option<String>) -> anyhow::Result<Db> {
+    Ok(Db::open(&DbOptions {
+        url,
+        data_dir: dir.to_owned(),
+        max_connections: 8,
+    })
+    .await?)
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> std::io::Result<Self> {
+        let p = std::env::temp_dir().join(format!(
+            "wuye-bench-{tag}-{}-{}",
+            std::process::id(),
+            OffsetDateTime::now_utc().unix_timestamp_nanos()
+        ));
+        std::fs::create_dir_all(&p)?;
+        Ok(Self(p))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `bench import`: imports `rows` rooms from one CSV into SQLite (parse, validate, write in
+/// one transaction) and reports rows/s; then imports the same file again (no change).
+pub async fn import(rows: usize) -> anyhow::Result<serde_json::Value> {
+    let tmp = TempDir::new("import")?;
+    let db = fresh_db(&tmp.0, None).await?;
+    let now = OffsetDateTime::now_utc();
+    // Places: 1 community, compounds of 10 buildings × 2 entrances × 15 floors × 2 = 600 rooms.
+    insert_rows(
+        &db,
+        "regions",
+        &["code", "name", "level", "parent_code"],
+        &[
+            vec![
+                Param::I64(370_000_000_000),
+                Param::Text("山东省".into()),
+                Param::Text("province".into()),
+                Param::OptI64(None),
+            ],
+            vec![
+                Param::I64(370_700_000_000),
+                Param::Text("潍坊市".into()),
+                Param::Text("city".into()),
+                Param::OptI64(Some(370_000_000_000)),
+            ],
+            vec![
+                Param::I64(370_705_000_000),
+                Param::Text("奎文区".into()),
+                Param::Text("district".into()),
+                Param::OptI64(Some(370_700_000_000)),
+            ],
+            vec![
+                Param::I64(370_705_001_000),
+                Param::Text("东关街道".into()),
+                Param::Text("street".into()),
+                Param::OptI64(Some(370_705_000_000)),
+            ],
+            vec![
+                Param::I64(370_705_001_001),
+                Param::Text("河坝巷社区居委会".into()),
+                Param::Text("community".into()),
+                Param::OptI64(Some(370_705_001_000)),
+            ],
+        ],
+    )
+    .await?;
+    let compounds = rows.div_ceil(600);
+    let mut c = Vec::new();
+    let mut b = Vec::new();
+    let mut e = Vec::new();
+    for k in 1..=compounds as i64 {
+        c.push(vec![
+            Param::I64(k),
+            Param::Text(format!("B{k:07}")),
+            Param::Text(format!("小区{k}")),
+            Param::I64(370_705_001_001),
+            Param::Text("basic".into()),
+            Param::Text("market".into()),
+            Param::Ts(now),
+            Param::Ts(now),
+        ]);
+        for bi in 1..=10i64 {
+            let bid = (k - 1) * 10 + bi;
+            b.push(vec![
+                Param::I64(bid),
+                Param::I64(k),
+                Param::Text(format!("{bi}号楼")),
+            ]);
+            for ei in 1..=2i64 {
+                e.push(vec![
+                    Param::I64((bid - 1) * 2 + ei),
+                    Param::I64(bid),
+                    Param::Text(ei.to_string()),
+                ]);
+            }
+        }
+    }
+    insert_rows(
+        &db,
+        "compounds",
+        &[
+            "id",
+            "code",
+            "name",
+            "region_code",
+            "class",
+            "management_mode",
+            "created_at",
+            "updated_at",
+        ],
+        &c,
+    )
+    .await?;
+    insert_rows(&db, "buildings", &["id", "compound_id", "name"], &b).await?;
+    insert_rows(&db, "entrances", &["id", "building_id", "name"], &e).await?;
+    let mut csv = String::with_capacity(rows * 40);
+    csv.push_str("compound_code,building,entrance,number,floor,kind,exclusive_area\n");
+    let mut n = 0;
+    'outer: for k in 1..=compounds {
+        for bi in 1..=10 {
+            for ei in 1..=2 {
+                for f in 1..=15 {
+                    for d in 1..=2 {
+                        if n == rows {
+                            break 'outer;
+                        }
+                        n += 1;
+                        csv.push_str(&format!(
+                            "B{k:07},{bi}号楼,{ei},{f}{d:02},{f},住宅,{}.{:02}\n",
+                            50 + n % 110,
+                            n % 100
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let bytes = csv.into_bytes();
+    let t = Instant::now();
+    let report = import_file(
+        &db,
+        None,
+        &crate::auth::Actor::cli(),
+        Kind::Rooms,
+        "rooms.csv",
+        &bytes,
+        now,
+    )
+    .await?;
+    let first = t.elapsed();
+    anyhow::ensure!(report.applied(), "import rejected: {:?}", report.errors.first());
+    let t = Instant::now();
+    let again = import_file(
+        &db,
+        None,
+        &crate::auth::Actor::cli(),
+        Kind::Rooms,
+        "rooms.csv",
+        &bytes,
+        now,
+    )
+    .await?;
+    let second = t.elapsed();
+    let stored = db.count("rooms").await?;
+    db.close().await;
+    Ok(serde_json::json!({
+        "benchmark": "import",
+        "rows": rows,
+        "csv_bytes": bytes.len(),
+        "seconds": first.as_secs_f64(),
+        "rows_per_second": rows as f64 / first.as_secs_f64(),
+        "rows_changed": report.rows_changed,
+        "reimport_seconds": second.as_secs_f64(),
+        "reimport_rows_changed": again.rows_changed,
+        "rooms_stored": stored,
+        "target_rows_per_second": 100_000,
+    }))
+}
+
+async fn start_server(db: Db) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
+    let files = FileStore::new(db.clone(), FileBackend::Database);
+    let app = crate::http::app(db, files, Clock::System, false);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let h = tokio::spawn(async move {
+        let _ = crate::http::serve(listener, app).await;
+    });
+    Ok((format!("http://{addr}"), h))
+}
+
+/// When a load run stops.
+#[derive(Clone, Copy)]
+enum Until {
+    Requests(u64),
+    Elapsed(Duration),
+}
+
+/// Runs `concurrency` workers sending the requests `request(i)` builds until `until`, and
+/// times every successful answer. The one load generator of every API benchmark.
+async fn drive<F>(concurrency: usize, until: Until, request: F) -> Latency
+where
+    F: Fn(u64) -> reqwest::RequestBuilder + Send + Sync + Clone + 'static,
+{
+    let next = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (next, request) = (next.clone(), request.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut errors = 0;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let more = match until {
+                    Until::Requests(n) => i < n,
+                    Until::Elapsed(d) => start.elapsed() < d,
+                };
+                if !more {
+                    break;
+                }
+                let t = Instant::now();
+                match request(i).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        samples.push(t.elapsed());
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (samples, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        if let Ok((s, e)) = t.await {
+            all.extend(s);
+            errors += e;
+        }
+    }
+    latency(all, errors, start.elapsed())
+}
+
+/// Sends `total` GETs to `url` from `concurrency` workers.
+async fn load(client: &reqwest::Client, url: &str, concurrency: usize, total: usize) -> Latency {
+    let (client, url) = (client.clone(), url.to_owned());
+    drive(concurrency, Until::Requests(total as u64), move |_| {
+        client.get(&url)
+    })
+    .await
+}
+
+/// `bench api`: list endpoints over the city-scale dataset (generated into `data_dir` when
+/// it holds none), with a jurisdiction filter, a management-mode filter and page 100, at
+/// `concurrency` connections.
+pub async fn api(
+    data_dir: &Path,
+    url: Option<String>,
+    concurrency: usize,
+    requests: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let db = fresh_db(data_dir, url).await?;
+    let mut generated = None;
+    if db.count("compounds").await? == 0 {
+        let t = Instant::now();
+        let s = demo::generate(&db, Scale::CITY, OffsetDateTime::now_utc()).await?;
+        eprintln!(
+            "generated the city-scale dataset in {:.1} s: {s:?}",
+            t.elapsed().as_secs_f64()
+        );
+        generated = Some(t.elapsed().as_secs_f64());
+    }
+    let compounds = db.count("compounds").await?;
+    let rooms = db.count("rooms").await?;
+    let (base, server) = start_server(db.clone()).await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    let cases = [
+        (
+            "compounds: city 370700, mode market, page 100",
+            format!("{base}/api/v1/compounds?region=370700&mode=market&page=100"),
+        ),
+        (
+            "compounds: district 370705, mode market, page 10",
+            format!("{base}/api/v1/compounds?region=370705&mode=market&page=10"),
+        ),
+        (
+            "rooms: district 370705, mode market, page 100",
+            format!("{base}/api/v1/rooms?region=370705&mode=market&page=100"),
+        ),
+        (
+            "rooms: street 370705001, mode market, page 20",
+            format!("{base}/api/v1/rooms?region=370705001&mode=market&page=20"),
+        ),
+    ];
+    let mut results = Vec::new();
+    for (name, url) in &cases {
+        let probe = client.get(url).send().await?;
+        anyhow::ensure!(probe.status().is_success(), "{name}: {}", probe.status());
+        let body: serde_json::Value = probe.json().await?;
+        let items = body["items"].as_array().map(Vec::len).unwrap_or(0);
+        let _ = load(&client, url, concurrency, requests / 10).await; // warm-up
+        let l = load(&client, url, concurrency, requests).await;
+        eprintln!("{name}: {l:?} ({items} items on the page)");
+        results.push(serde_json::json!({ "case": name, "items_on_page": items, "latency": l }));
+    }
+    server.abort();
+    Ok(serde_json::json!({
+        "benchmark": "api",
+        "engine": db.engine(),
+        "compounds": compounds,
+        "rooms": rooms,
+        "generated_seconds": generated,
+        "concurrency": concurrency,
+        "cases": results,
+        "target_p95_ms": 20,
+    }))
+}
+
+/// `bench soak`: sustained API writes (new companies) with concurrent readers for
+/// `seconds`, sampling the SQLite WAL size; reports the largest WAL seen.
+pub async fn soak(seconds: u64, writers: usize, readers: usize) -> anyhow::Result<serde_json::Value> {
+    let tmp = TempDir::new("soak")?;
+    let db = fresh_db(&tmp.0, None).await?;
+    demo::generate(&db, Scale::TINY, OffsetDateTime::now_utc()).await?;
+    let maintenance = db.spawn_maintenance(crate::http::MAINTENANCE_EVERY);
+    let (base, server) = start_server(db.clone()).await?;
+    let client = reqwest::Client::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writes = Arc::new(AtomicU64::new(0));
+    let reads = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let (client, base, stop, writes, failures) = (
+            client.clone(),
+            base.clone(),
+            stop.clone(),
+            writes.clone(),
+            failures.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut i: u64 = 0;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                let org = format!("{:09}", (w as u64) * 100_000_000 + i);
+                let uscc = wuye_model::Uscc::with_check(&format!("91370705{org}")).map(|u| u.to_string()).unwrap_or_default();
+                let body = serde_json::json!({ "uscc": uscc, "name": format!("压测物业{w}-{i}"), "address": "x".repeat(200) });
+                match client.post(format!("{base}/api/v1/companies")).json(&body).send().await {
+                    Ok(r) if r.status().as_u16() == 201 => writes.fetch_add(1, Ordering::Relaxed),
+                    _ => failures.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }));
+    }
+    for _ in 0..readers {
+        let (client, base, stop, reads, failures) = (
+            client.clone(),
+            base.clone(),
+            stop.clone(),
+            reads.clone(),
+            failures.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                match client
+                    .get(format!("{base}/api/v1/companies?per_page=100&page=2"))
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        reads.fetch_add(1, Ordering::Relaxed)
+                    }
+                    _ => failures.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }));
+    }
+    let start = Instant::now();
+    let mut max_wal = 0u64;
+    while start.elapsed() < Duration::from_secs(seconds) {
+        max_wal = max_wal.max(db.wal_bytes());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let wall = start.elapsed().as_secs_f64();
+    server.abort();
+    if let Some(m) = maintenance {
+        m.abort();
+    }
+    let stored = db.count("companies").await?;
+    Ok(serde_json::json!({
+        "benchmark": "soak",
+        "seconds": wall,
+        "writers": writers,
+        "readers": readers,
+        "writes": writes.load(Ordering::Relaxed),
+        "writes_per_second": writes.load(Ordering::Relaxed) as f64 / wall,
+        "reads_per_second": reads.load(Ordering::Relaxed) as f64 / wall,
+        "failures": failures.load(Ordering::Relaxed),
+        "companies_stored": stored,
+        "max_wal_bytes": max_wal,
+        "max_wal_mb": max_wal as f64 / 1_048_576.0,
+        "target_max_wal_mb": 64,
+    }))
+}
+
+/// Posts `body(i)` to `url` with a bearer token and a fresh idempotency key from
+/// `concurrency` workers for `seconds`.
+async fn post_load(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    concurrency: usize,
+    seconds: u64,
+    body: impl Fn(u64) -> serde_json::Value + Send + Sync + Clone + 'static,
+) -> Latency {
+    let (client, url, token) = (client.clone(), url.to_owned(), token.to_owned());
+    drive(
+        concurrency,
+        Until::Elapsed(Duration::from_secs(seconds)),
+        move |i| {
+            client
+                .post(&url)
+                .bearer_auth(&token)
+                .header("Idempotency-Key", format!("bench-{i}"))
+                .json(&body(i))
+        },
+    )
+    .await
+}
+
+/// `bench orders`: order submission over HTTP next to a bare one-insert endpoint of the same
+/// server (64 connections), the escalation sweep over 1,000,000 open orders of which 10,000
+/// are due, and a month's figures over 1,000,000 orders.
+pub async fn orders(
+    url: Option<String>,
+    concurrency: usize,
+    seconds: u64,
+    open_orders: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let tmp = TempDir::new("orders")?;
+    let db = fresh_db(&tmp.0, url).await?;
+    let now = crate::clock::db_time(OffsetDateTime::now_utc());
+    demo::generate(&db, Scale::DISTRICT, now).await?;
+    let cli = crate::auth::Actor::cli();
+    let token = crate::auth::create_token(&db, "admin", "bench", &cli, now).await?;
+    // 1. Submission over HTTP, and the bare endpoint: one INSERT, no checks, same server.
+    let files = FileStore::new(db.clone(), FileBackend::Database);
+    let bare_db = db.clone();
+    let app = crate::http::app(db.clone(), files, Clock::System, false).merge(axum::Router::new().route(
+        "/bench/insert",
+        axum::routing::post(move || {
+            let db = bare_db.clone();
+            async move {
+                let r = crate::db_run!(&db, pool => sqlx::query("INSERT INTO outbox (channel, recipient, body, created_at) VALUES ('bench', '1', 'x', $1)")
+                    .bind(crate::clock::db_time(OffsetDateTime::now_utc())).execute(pool).await.map(|_| ()));
+                if r.is_ok() { axum::http::StatusCode::CREATED } else { axum::http::StatusCode::INTERNAL_SERVER_ERROR }
+            }
+        }),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        let _ = crate::http::serve(listener, app).await;
+    });
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    let compounds: Vec<(i64,)> = crate::db_read!(&db, pool => sqlx::query_as("SELECT id FROM compounds ORDER BY id").fetch_all(pool).await)?;
+    let ids: Arc<Vec<i64>> = Arc::new(compounds.into_iter().map(|c| c.0).collect());
+    let bare = post_load(
+        &client,
+        &format!("{base}/bench/insert"),
+        &token,
+        concurrency,
+        seconds,
+        |_| serde_json::json!({}),
+    )
+    .await;
+    let ids2 = ids.clone();
+    let submit = post_load(&client, &format!("{base}/api/v1/orders"), &token, concurrency, seconds, move |i| {
+        serde_json::json!({ "compound_id": ids2[(i as usize) % ids2.len()], "category": "repair", "description": format!("压测工单 {i} 楼道灯不亮") })
+    })
+    .await;
+    server.abort();
+    let submitted = db.count("work_orders").await?;
+
+    // 2. The sweep: many open orders, a few of them due.
+    let due_every = (open_orders / 10_000).max(1);
+    let calendar = wuye_model::WorkCalendar::shipped();
+    let mut rows = Vec::with_capacity(50_000);
+    let created = now - time::Duration::days(40);
+    let cols = [
+        "compound_id",
+        "category",
+        "channel",
+        "description",
+        "state",
+        "supervising_region_code",
+        "sign_due",
+        "handle_due",
+        "next_escalation_at",
+        "created_at",
+        "updated_at",
+        "region_code",
+        "created_month",
+    ];
+    let regions: Vec<(i64, i64)> = crate::db_read!(&db, pool => sqlx::query_as("SELECT id, region_code FROM compounds ORDER BY id").fetch_all(pool).await)?;
+    for i in 0..open_orders {
+        let (cid, region) = regions[i % regions.len()];
+        // Spread over the past year for the figures; every `due_every`-th is overdue now.
+        let made = created - time::Duration::hours((i % (24 * 330)) as i64);
+        let due = if i % due_every == 0 {
+            now - time::Duration::hours(1)
+        } else {
+            now + time::Duration::days(3)
+        };
+        rows.push(vec![
+            Param::I64(cid),
+            Param::Text("repair".into()),
+            Param::Text("api".into()),
+            Param::Text("楼道灯不亮".into()),
+            Param::Text("in_progress".into()),
+            Param::I64(region),
+            Param::Ts(made),
+            Param::Ts(due),
+            Param::Ts(due),
+            Param::Ts(made),
+            Param::Ts(made),
+            Param::I64(region),
+            Param::I64(crate::orders::month_key(made)),
+        ]);
+        if rows.len() == 50_000 {
+            insert_rows(&db, "work_orders", &cols, &rows).await?;
+            rows.clear();
+        }
+    }
+    if !rows.is_empty() {
+        insert_rows(&db, "work_orders", &cols, &rows).await?;
+    }
+    db.analyze().await?;
+    let t = Instant::now();
+    let escalated = crate::orders::sweep(&db, &calendar, now).await?;
+    let sweep_seconds = t.elapsed().as_secs_f64();
+
+    // 3. A month's figures for the whole city over all these orders.
+    let month = {
+        let d = (created - time::Duration::days(60))
+            .to_offset(crate::clock::CST)
+            .date();
+        (d.year(), u8::from(d.month()))
+    };
+    let city = wuye_model::RegionCode::parse("370700")?;
+    let t = Instant::now();
+    let f = crate::orders::figures(&db, Some(city), month, now).await?;
+    let figures_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let total = db.count("work_orders").await?;
+    db.close().await;
+    Ok(serde_json::json!({
+        "benchmark": "orders",
+        "engine": match &db { Db::Sqlite(_) => "sqlite", Db::Postgres(_) => "postgres" },
+        "concurrency": concurrency,
+        "bare_insert": bare,
+        "order_submission": submit,
+        "ratio_submission_to_bare": submit.per_second / bare.per_second.max(1e-9),
+        "orders_submitted_over_http": submitted,
+        "sweep": { "open_orders": open_orders, "escalated": escalated, "seconds": sweep_seconds, "target_seconds": 1.0 },
+        "figures": { "orders_total": total, "month": f.month, "month_volume": f.volume, "milliseconds": figures_ms, "target_ms": 500 },
+    }))
+}

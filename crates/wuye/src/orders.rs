@@ -1,0 +1,890 @@
+//! Work orders (物业直通车, issue 4): submission with routing and deadlines, every step through
+//! the model's state machine with the caller's authority checked here, and the escalation
+//! sweep that runs exactly once per deadline on any number of instances.
+//!
+//! **Architecture invariant:** a step is applied with a compare-and-set on the order's state
+//! (`WHERE state = <the state it was read in>`), and an escalation with a compare-and-set on
+//! `next_escalation_at`; so two instances, or two people, can never both apply the same step.
+
+use serde::{Deserialize, Serialize};
+use sqlx::AssertSqlSafe;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use wuye_model::{
+    Action, OrderFacts, OrderState, RegionCode, RegionLevel, Role, Satisfaction, SlaPolicy, WorkCalendar,
+    step,
+};
+
+use crate::auth::{self, Actor, Denied, Scope};
+use crate::db::{Db, DbError};
+use crate::registry::{Listing, Page, today};
+use crate::sql::Sql;
+use crate::{bind_params, db_read, db_run};
+
+/// Request categories (issue 4 §2), each with a default emergency flag (R4.5).
+pub const CATEGORIES: &[(&str, &str, &str, bool)] = &[
+    ("repair", "报修", "Repair", false),
+    ("cleaning", "保洁", "Cleaning", false),
+    ("greening", "绿化", "Greening", false),
+    ("security", "安保门禁", "Security and access", false),
+    ("parking", "停车", "Parking", false),
+    ("fire_passage", "消防通道", "Fire passages", true),
+    ("elevator", "电梯", "Elevators", true),
+    ("water_leak", "漏水", "Water leaks", false),
+    ("noise", "噪音", "Noise", false),
+    ("fees", "收费", "Fees", false),
+    ("attitude", "服务态度", "Service attitude", false),
+    ("common_income", "公共收益", "Common-part income", false),
+    ("other", "其他", "Other", false),
+];
+
+/// Supervision levels: 0 none, 1 daily supervision, 2 listed (挂牌), 3 interview (约谈).
+pub const MAX_LEVEL: i64 = 3;
+/// Working days between escalations once an order is overdue (R4.3, a city setting).
+pub const ESCALATE_EVERY_DAYS: u32 = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Step(#[from] wuye_model::StepError),
+    #[error("the order changed meanwhile; reload it and try again / 工单已被他人更新，请刷新后重试")]
+    Changed,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for OrderError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(e.into())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewOrder {
+    pub compound_id: i64,
+    pub room_id: Option<i64>,
+    #[serde(default)]
+    pub place: String,
+    /// One of the category identifiers (repair, cleaning, …, other).
+    pub category: String,
+    pub description: String,
+    /// web (default for owners), phone, walk_in, api, open311, hotline.
+    pub channel: Option<String>,
+    #[serde(default)]
+    pub emergency: bool,
+    #[serde(default)]
+    pub reporter_name: String,
+    #[serde(default)]
+    pub reporter_phone: String,
+}
+
+/// An order as listed and shown (the reporter's phone masked).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Order {
+    pub id: i64,
+    pub compound_id: i64,
+    pub compound_name: String,
+    pub room_id: Option<i64>,
+    pub place: String,
+    pub category: String,
+    pub channel: String,
+    pub description: String,
+    pub reporter_user_id: Option<i64>,
+    pub reporter_name: String,
+    pub reporter_phone: String,
+    pub state: String,
+    pub emergency: bool,
+    pub handler_company_id: Option<i64>,
+    #[serde(serialize_with = "crate::serde_fmt::code")]
+    #[schema(value_type = String)]
+    pub supervising_region_code: i64,
+    pub supervision_level: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub sign_due: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub handle_due: OffsetDateTime,
+    pub extensions_used: i64,
+    pub rehandles: i64,
+    pub satisfaction: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+/// One step on an order's timeline.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct OrderEvent {
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub note: String,
+}
+
+const ORDER_SELECT: &str = "SELECT o.id, o.compound_id, c.name AS compound_name, o.room_id, o.place, o.category, o.channel, o.description, \
+    o.reporter_user_id, o.reporter_name, o.reporter_phone, o.state, o.emergency, o.handler_company_id, o.supervising_region_code, \
+    o.supervision_level, o.sign_due, o.handle_due, o.extensions_used, o.rehandles, o.satisfaction, o.created_at \
+    FROM work_orders o JOIN compounds c ON c.id = o.compound_id";
+
+fn category(id: &str) -> Option<&'static (&'static str, &'static str, &'static str, bool)> {
+    CATEGORIES.iter().find(|c| c.0 == id.trim())
+}
+
+/// Files an order: routed to the compound's contracted company (or to the community when it
+/// has none or is in community custody), with its sign and handling deadlines. With an
+/// idempotency key, a retry returns the order the first attempt created: `(id, created)`.
+#[allow(clippy::too_many_arguments)]
+pub async fn submit(
+    db: &Db,
+    actor: &Actor,
+    new: &NewOrder,
+    key: Option<&str>,
+    calendar: &WorkCalendar,
+    policy: &SlaPolicy,
+    now: OffsetDateTime,
+) -> Result<(i64, bool), OrderError> {
+    let now = crate::clock::db_time(now);
+    let role = actor.require_signed_in()?;
+    if let Some(k) = key
+        && let Some(id) = by_key(db, k).await?
+    {
+        return Ok((id, false));
+    }
+    let cat = category(&new.category).ok_or_else(|| {
+        OrderError::Invalid(format!(
+            "unknown category {:?}; expected one of {} / 诉求类别无效",
+            new.category,
+            CATEGORIES.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let description = new.description.trim();
+    if description.is_empty() || description.chars().count() > 2000 {
+        return Err(OrderError::Invalid(
+            "describe the problem in 1 to 2,000 characters / 请用 1 至 2000 字描述问题".into(),
+        ));
+    }
+    // Staff file orders only for compounds in their reach; owners for any compound they report on.
+    if role != Role::Owner && !crate::registry::compound_in_scope(db, new.compound_id, &actor.scope).await? {
+        return Err(Denied::Hidden.into());
+    }
+    let row: Option<(i64, String, Option<i64>)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT c.region_code, c.management_mode, (SELECT ct.company_id FROM contracts ct WHERE ct.compound_id = c.id \
+         AND ct.start_date <= $2 AND ct.end_date >= $2 ORDER BY ct.start_date DESC, ct.id DESC LIMIT 1) FROM compounds c WHERE c.id = $1")
+        .bind(new.compound_id).bind(today()).fetch_optional(pool).await)?;
+    let Some((region, mode, company)) = row else {
+        return Err(Denied::Hidden.into());
+    };
+    let handler = if mode == "community_custody" {
+        None
+    } else {
+        company
+    };
+    if let Some(room) = new.room_id {
+        let ok: (i64,) = db_read!(db, pool => sqlx::query_as("SELECT count(*) FROM rooms WHERE id = $1 AND compound_id = $2")
+            .bind(room).bind(new.compound_id).fetch_one(pool).await)?;
+        if ok.0 == 0 {
+            return Err(OrderError::Invalid(
+                "the room is not in this compound / 该房屋不属于此小区".into(),
+            ));
+        }
+    }
+    let channel = match new.channel.as_deref() {
+        Some(c @ ("web" | "phone" | "walk_in" | "api" | "open311" | "hotline")) => c,
+        Some(other) => {
+            return Err(OrderError::Invalid(format!(
+                "unknown channel {other:?} / 渠道无效"
+            )));
+        }
+        None if role == Role::Owner => "web",
+        None => "api",
+    };
+    let sign_due = calendar.deadline(now, policy.sign_days);
+    let handle_due = calendar.deadline(now, policy.handle_days);
+    let (reporter_name, reporter_phone) = if role == Role::Owner {
+        (auth::mask(&actor.login), actor.login.clone())
+    } else {
+        (
+            new.reporter_name.trim().to_owned(),
+            new.reporter_phone.trim().to_owned(),
+        )
+    };
+    let sql = "INSERT INTO work_orders (compound_id, room_id, place, category, channel, description, reporter_user_id, reporter_name, \
+        reporter_phone, state, emergency, handler_company_id, supervising_region_code, sign_due, handle_due, next_escalation_at, \
+        idempotency_key, created_at, updated_at, region_code, created_month) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $17, $13, $18) RETURNING id";
+    let emergency = new.emergency || cat.3;
+    let who = auth::display_login(&actor.login);
+    // The order and its first timeline entry commit together: nothing is acknowledged before.
+    let inserted: Result<Vec<(i64,)>, sqlx::Error> = db_run!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let rows: Vec<(i64,)> = sqlx::query_as(sql)
+            .bind(new.compound_id).bind(new.room_id).bind(new.place.trim()).bind(cat.0).bind(channel).bind(description)
+            .bind(if role == Role::Owner { actor.user_id } else { None }).bind(reporter_name).bind(reporter_phone)
+            .bind(OrderState::Submitted.as_str()).bind(emergency).bind(handler).bind(region)
+            .bind(sign_due).bind(handle_due).bind(key).bind(now).bind(month_key(now)).fetch_all(&mut *tx).await?;
+        if let Some((id,)) = rows.first() {
+            sqlx::query("INSERT INTO order_events (order_id, at, actor_user_id, actor, action, from_state, to_state, note) \
+                VALUES ($1, $2, $3, $4, 'submit', NULL, 'submitted', $5)")
+                .bind(id).bind(now).bind(actor.user_id).bind(&who).bind(if emergency { "emergency / 紧急" } else { "" })
+                .execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(rows)
+    }.await);
+    let id = match inserted.map_err(DbError::from) {
+        Ok(rows) => rows.first().map(|r| r.0).ok_or(OrderError::Changed)?,
+        // The same key arrived twice at once: the other request created it.
+        Err(e) if key.is_some() && e.is_constraint() => {
+            return by_key(db, key.unwrap_or_default())
+                .await?
+                .map(|id| (id, false))
+                .ok_or(OrderError::Changed);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok((id, true))
+}
+
+async fn by_key(db: &Db, key: &str) -> Result<Option<i64>, OrderError> {
+    // The reader sees every committed order (WAL), and only committed orders were acknowledged.
+    let row: Option<(i64,)> = db_read!(db, pool => sqlx::query_as("SELECT id FROM work_orders WHERE idempotency_key = $1").bind(key).fetch_optional(pool).await)?;
+    Ok(row.map(|r| r.0))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn event(
+    db: &Db,
+    order: i64,
+    actor: &Actor,
+    action: &str,
+    from: Option<OrderState>,
+    to: OrderState,
+    note: &str,
+    now: OffsetDateTime,
+) -> Result<(), DbError> {
+    let who = if actor.login.is_empty() {
+        "system".to_owned()
+    } else {
+        auth::display_login(&actor.login)
+    };
+    let sql = "INSERT INTO order_events (order_id, at, actor_user_id, actor, action, from_state, to_state, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    db_run!(db, pool => sqlx::query(sql).bind(order).bind(now).bind(actor.user_id).bind(who).bind(action)
+        .bind(from.map(OrderState::as_str)).bind(to.as_str()).bind(note).execute(pool).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// The predicate of which orders an actor sees, on alias `o` (and `c` for the compound).
+fn push_order_scope(sql: &mut Sql, actor: &Actor) -> Result<(), Denied> {
+    actor.require_signed_in()?;
+    match &actor.scope {
+        Scope::All => {}
+        Scope::Region { code } => {
+            let r = code.subtree();
+            sql.push(" AND c.region_code BETWEEN ")
+                .bind_i64(*r.start())
+                .push(" AND ")
+                .bind_i64(*r.end());
+        }
+        Scope::Company { company_id } => {
+            sql.push(" AND o.handler_company_id = ").bind_i64(*company_id);
+        }
+        Scope::Compound { compound_id } => {
+            sql.push(" AND o.compound_id = ").bind_i64(*compound_id);
+        }
+        Scope::Owner { user_id } => {
+            sql.push(" AND o.reporter_user_id = ").bind_i64(*user_id);
+        }
+        Scope::Public => return Err(Denied::SignIn),
+    }
+    Ok(())
+}
+
+/// Filters of the order list.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderFilter {
+    /// One state identifier.
+    pub state: Option<String>,
+    #[serde(default, deserialize_with = "crate::registry::empty_as_none")]
+    #[param(value_type = Option<i64>)]
+    pub compound: Option<i64>,
+    /// Only orders under supervision (escalated).
+    #[serde(default, deserialize_with = "crate::registry::empty_as_none")]
+    #[param(value_type = Option<bool>)]
+    pub escalated: Option<bool>,
+}
+
+pub async fn list(
+    db: &Db,
+    actor: &Actor,
+    f: &OrderFilter,
+    page: &Page,
+) -> Result<Listing<Order>, OrderError> {
+    let mut where_ = Sql::new(" WHERE 1 = 1");
+    push_order_scope(&mut where_, actor)?;
+    if let Some(s) = f.state.as_deref().filter(|s| !s.is_empty()) {
+        let s = OrderState::parse(s).map_err(|e| OrderError::Invalid(e.to_string()))?;
+        where_.push(" AND o.state = ").bind_text(s.as_str());
+    }
+    if let Some(c) = f.compound {
+        where_.push(" AND o.compound_id = ").bind_i64(c);
+    }
+    if f.escalated == Some(true) {
+        where_.push(" AND o.supervision_level > 0");
+    }
+    let mut sql = Sql::new(ORDER_SELECT);
+    sql.push(&where_.text);
+    sql.params = where_.params.clone();
+    sql.push(" ORDER BY o.id DESC").paginate(page);
+    let count = format!(
+        "SELECT count(*) FROM work_orders o JOIN compounds c ON c.id = o.compound_id{}",
+        where_.text
+    );
+    let (mut rows, total): (Vec<Order>, i64) = db_read!(db, pool => {
+        let rows = bind_params!(sqlx::query_as::<_, Order>(AssertSqlSafe(sql.text)), sql.params).fetch_all(pool).await?;
+        let (t,): (i64,) = bind_params!(sqlx::query_as(AssertSqlSafe(count)), where_.params).fetch_one(pool).await?;
+        (rows, t)
+    });
+    mask_rows(&mut rows, actor);
+    Ok(Listing::from_rows(rows, page, Some(total)))
+}
+
+fn mask_rows(rows: &mut [Order], actor: &Actor) {
+    // Handlers need the reporter's number to call back; everyone else sees it masked.
+    let handler = matches!(
+        actor.role,
+        Some(Role::CompanyAdmin | Role::CompanyStaff | Role::CommunityOfficer | Role::StreetOfficer)
+    );
+    if !handler {
+        for r in rows {
+            r.reporter_phone = auth::mask(&r.reporter_phone);
+        }
+    }
+}
+
+/// One order in the actor's scope (404 outside it) with its timeline.
+pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<(Order, Vec<OrderEvent>), OrderError> {
+    let order = find(db, actor, id).await?;
+    let events: Vec<OrderEvent> = db_read!(db, pool => sqlx::query_as(
+        "SELECT at, actor, action, from_state, to_state, note FROM order_events WHERE order_id = $1 ORDER BY id").bind(id).fetch_all(pool).await)?;
+    Ok((order, events))
+}
+
+/// One order in the actor's scope (404 outside it), without its timeline.
+pub async fn find(db: &Db, actor: &Actor, id: i64) -> Result<Order, OrderError> {
+    let mut sql = Sql::new(ORDER_SELECT);
+    sql.push(" WHERE o.id = ").bind_i64(id);
+    push_order_scope(&mut sql, actor)?;
+    let row: Option<Order> = db_read!(db, pool => bind_params!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.params).fetch_optional(pool).await)?;
+    let Some(row) = row else {
+        return Err(Denied::Hidden.into());
+    };
+    let mut v = [row];
+    mask_rows(&mut v, actor);
+    let [row] = v;
+    Ok(row)
+}
+
+/// Who may take a step: the handling side (the company for its orders, regulators within
+/// their jurisdiction), reviewers and return visitors (regulators), and the reporter (rate,
+/// cancel).
+pub fn may(actor: &Actor, order: &Order, action: &Action) -> bool {
+    let reporter = order.reporter_user_id.is_some() && order.reporter_user_id == actor.user_id;
+    let regulator = matches!(actor.scope, Scope::Region { .. } | Scope::All);
+    let company =
+        matches!(actor.scope, Scope::Company { company_id } if Some(company_id) == order.handler_company_id);
+    match action {
+        Action::Rate { .. } | Action::Cancel { .. } => reporter,
+        Action::Review { .. } | Action::ReturnVisit | Action::Close | Action::CloseUnrated => regulator,
+        _ => company || regulator,
+    }
+}
+
+/// Takes a step on an order.
+#[allow(clippy::too_many_arguments)]
+pub async fn act(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    action: &Action,
+    note: &str,
+    calendar: &WorkCalendar,
+    policy: &SlaPolicy,
+    now: OffsetDateTime,
+) -> Result<Order, OrderError> {
+    let now = crate::clock::db_time(now);
+    let order = find(db, actor, id).await?;
+    if !may(actor, &order, action) {
+        return Err(Denied::Role.into());
+    }
+    let state = OrderState::parse(&order.state).map_err(|e| OrderError::Invalid(e.to_string()))?;
+    let facts = OrderFacts {
+        state,
+        extensions_used: order.extensions_used as u32,
+        rehandles: order.rehandles as u32,
+    };
+    let outcome = step(facts, action, policy)?;
+    let mut handle_due = order.handle_due;
+    let mut next_escalation: Option<OffsetDateTime> = match outcome.next {
+        s if s.is_open() => Some(order.handle_due),
+        _ => None,
+    };
+    if let Some(days) = outcome.extend_by {
+        handle_due = calendar.deadline(order.handle_due - time::Duration::seconds(1), days);
+        next_escalation = Some(handle_due);
+    }
+    if outcome.rehandle {
+        handle_due = calendar.deadline(now, policy.handle_days);
+        next_escalation = Some(handle_due);
+    }
+    let (mut level, mut region) = (order.supervision_level, order.supervising_region_code);
+    if outcome.escalate {
+        (level, region) = escalate_one(level, region);
+    }
+    let satisfaction = match action {
+        Action::Rate { satisfaction } => Some(satisfaction.as_str()),
+        Action::CloseUnrated => Some("not_rated"),
+        _ => None,
+    };
+    let sql = "UPDATE work_orders SET state = $3, handle_due = $4, next_escalation_at = $5, extensions_used = extensions_used + $6, \
+        rehandles = rehandles + $7, supervision_level = $8, supervising_region_code = $9, satisfaction = coalesce($10, satisfaction), \
+        updated_at = $11, closed_at = CASE WHEN $3 IN ('closed', 'declined', 'cancelled') THEN $11 ELSE closed_at END, \
+        signed_at = CASE WHEN $3 = 'signed' AND signed_at IS NULL THEN $11 ELSE signed_at END, \
+        replied_at = CASE WHEN $3 = 'replied' AND replied_at IS NULL THEN $11 ELSE replied_at END \
+        WHERE id = $1 AND state = $2";
+    let n = db_run!(db, pool => sqlx::query(sql).bind(id).bind(state.as_str()).bind(outcome.next.as_str()).bind(handle_due)
+        .bind(next_escalation).bind(i64::from(outcome.extend_by.is_some())).bind(i64::from(outcome.rehandle)).bind(level).bind(region)
+        .bind(satisfaction).bind(now).execute(pool).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(OrderError::Changed);
+    }
+    let (name, _) = action.name();
+    let mut text = note.trim().to_owned();
+    if let Action::Decline { reason }
+    | Action::Return { reason }
+    | Action::Cancel { reason }
+    | Action::Extend { reason, .. } = action
+    {
+        text = reason.trim().to_owned();
+    }
+    event(db, id, actor, name, Some(state), outcome.next, &text, now).await?;
+    if outcome.escalate {
+        event(
+            db,
+            id,
+            actor,
+            "escalate",
+            Some(outcome.next),
+            outcome.next,
+            &format!("level {level}, region {region:012}"),
+            now,
+        )
+        .await?;
+    }
+    find(db, actor, id).await
+}
+
+/// One escalation: the level rises (to at most 3) and the supervising authority moves up the
+/// jurisdiction chain community → street → district → city (R4.3: two separate fields).
+fn escalate_one(level: i64, region: i64) -> (i64, i64) {
+    let up = RegionCode::from_i64(region)
+        .ok()
+        .filter(|r| r.level() > RegionLevel::City)
+        .and_then(RegionCode::parent)
+        .map(RegionCode::as_i64)
+        .unwrap_or(region);
+    ((level + 1).min(MAX_LEVEL), up)
+}
+
+/// Escalates every open order whose escalation time has passed, exactly once per deadline,
+/// also with several sweepers at once (each row is claimed by a compare-and-set on
+/// `next_escalation_at`). Catches up after downtime. Returns how many escalations it made.
+pub async fn sweep(db: &Db, calendar: &WorkCalendar, now: OffsetDateTime) -> Result<u64, OrderError> {
+    let now = crate::clock::db_time(now);
+    let mut total = 0;
+    loop {
+        let due: Vec<(i64, OffsetDateTime, i64, i64, String)> = db_run!(db, pool => sqlx::query_as(
+            "SELECT id, next_escalation_at, supervision_level, supervising_region_code, state FROM work_orders \
+             WHERE next_escalation_at <= $1 ORDER BY next_escalation_at, id LIMIT 2000").bind(now).fetch_all(pool).await)?;
+        if due.is_empty() {
+            break;
+        }
+        // One transaction per batch: a compare-and-set per row, and its timeline entry.
+        let work: Vec<(i64, OffsetDateTime, i64, i64, Option<OffsetDateTime>, String)> = due
+            .iter()
+            .map(|(id, at, level, region, state)| {
+                let (new_level, new_region) = escalate_one(*level, *region);
+                // The next escalation follows another period overdue, until the top level.
+                let next = (new_level < MAX_LEVEL)
+                    .then(|| calendar.deadline(*at - time::Duration::seconds(1), ESCALATE_EVERY_DAYS));
+                (*id, *at, new_level, new_region, next, state.clone())
+            })
+            .collect();
+        let done: u64 = db_run!(db, pool => {
+            let mut tx = pool.begin().await?;
+            let mut done = 0u64;
+            for (id, at, level, region, next, state) in &work {
+                let n = sqlx::query("UPDATE work_orders SET supervision_level = $3, supervising_region_code = $4, next_escalation_at = $5, \
+                    updated_at = $6 WHERE id = $1 AND next_escalation_at = $2")
+                    .bind(id).bind(at).bind(level).bind(region).bind(next).bind(now).execute(&mut *tx).await?.rows_affected();
+                if n == 1 {
+                    sqlx::query("INSERT INTO order_events (order_id, at, actor, action, from_state, to_state, note) \
+                        VALUES ($1, $2, 'system', 'escalate', $3, $3, $4)")
+                        .bind(id).bind(now).bind(state).bind(format!("level {level}, region {region:012}")).execute(&mut *tx).await?;
+                    done += 1;
+                }
+            }
+            tx.commit().await?;
+            done
+        });
+        total += done;
+        // Loop while due orders remain: an order overdue for several periods (after downtime)
+        // climbs one level per passed deadline, each exactly once. A pass that escalates
+        // nothing (every row taken by another sweeper meanwhile) ends the run, so a row whose
+        // compare-and-set can never match cannot keep the sweep spinning.
+        if done == 0 {
+            break;
+        }
+    }
+    if total > 0 {
+        tracing::info!(escalations = total, "escalation sweep");
+    }
+    Ok(total)
+}
+
+/// Parses the action body of the API and the pages.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ActionBody {
+    /// sign, decline, dispatch, return, start, extend, reply, review, rate, return_visit, close, cancel
+    pub action: String,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub note: String,
+    pub days: Option<u32>,
+    pub approved: Option<bool>,
+    /// satisfied, basic, dissatisfied
+    pub satisfaction: Option<String>,
+}
+
+impl ActionBody {
+    pub fn action(&self) -> Result<Action, OrderError> {
+        let reason = self.reason.clone();
+        Ok(match self.action.as_str() {
+            "sign" => Action::Sign,
+            "decline" => Action::Decline { reason },
+            "dispatch" => Action::Dispatch,
+            "return" => Action::Return { reason },
+            "start" => Action::Start,
+            "extend" => Action::Extend {
+                days: self.days.unwrap_or(0),
+                reason,
+            },
+            "reply" => Action::Reply,
+            "review" => Action::Review {
+                approved: self.approved.unwrap_or(true),
+            },
+            "rate" => Action::Rate {
+                satisfaction: self
+                    .satisfaction
+                    .as_deref()
+                    .and_then(Satisfaction::parse)
+                    .ok_or_else(|| {
+                        OrderError::Invalid(
+                            "satisfaction must be satisfied, basic or dissatisfied / 请选择满意度".into(),
+                        )
+                    })?,
+            },
+            "return_visit" => Action::ReturnVisit,
+            "close" => Action::Close,
+            "cancel" => Action::Cancel { reason },
+            other => {
+                return Err(OrderError::Invalid(format!(
+                    "unknown action {other:?} / 未知操作"
+                )));
+            }
+        })
+    }
+}
+
+/// One month's volume.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MonthVolume {
+    /// YYYY-MM (China time).
+    pub month: String,
+    pub volume: i64,
+}
+
+/// The work-order figures of a jurisdiction for one month. Every field is defined in
+/// docs/figures.md; percentages come from `wuye_model::percent` and `change_percent`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Figures {
+    #[schema(value_type = Option<String>)]
+    pub region: Option<String>,
+    pub month: String,
+    /// Thirteen months ending with `month`, oldest first.
+    pub series: Vec<MonthVolume>,
+    /// Orders filed in the month.
+    pub volume: i64,
+    pub mom_change_percent: Option<String>,
+    pub yoy_change_percent: Option<String>,
+    /// Signed for by the sign deadline ÷ orders signed or past their sign deadline.
+    pub signed_on_time_percent: Option<String>,
+    /// Replied to by the handling deadline ÷ orders replied or past their handling deadline.
+    pub resolved_on_time_percent: Option<String>,
+    /// Hours from filing to the first reply, over the orders replied to.
+    pub mean_hours_to_reply: Option<String>,
+    pub p90_hours_to_reply: Option<String>,
+    pub rated: i64,
+    pub not_rated: i64,
+    /// (satisfied + basically satisfied) ÷ rated (R4.6).
+    pub satisfaction_percent: Option<String>,
+    /// satisfied ÷ rated, the strict share shown beside it.
+    pub satisfied_only_percent: Option<String>,
+    /// Orders reopened at least once ÷ orders replied to.
+    pub reopen_percent: Option<String>,
+    /// Orders whose supervision reached level 1, 2 and 3.
+    pub escalated_by_level: [i64; 3],
+}
+
+/// YYYYMM of an instant in China time: the month an order was filed in.
+pub fn month_key(t: OffsetDateTime) -> i64 {
+    let d = t.to_offset(wuye_model::CST).date();
+    i64::from(d.year()) * 100 + i64::from(u8::from(d.month()))
+}
+
+fn shift_month(year: i32, month: u8, by: i32) -> (i32, u8) {
+    let idx = year * 12 + i32::from(month) - 1 + by;
+    (idx.div_euclid(12), (idx.rem_euclid(12) + 1) as u8)
+}
+
+/// Parses "YYYY-MM".
+pub fn parse_month(s: &str) -> Option<(i32, u8)> {
+    let (y, m) = s.trim().split_once('-')?;
+    let y: i32 = y.parse().ok()?;
+    let m: u8 = m.parse().ok()?;
+    (1..=12).contains(&m).then_some((y, m))
+}
+
+/// The figures of `month` over `region`'s subtree (`None`: everything), as of `now`.
+pub async fn figures(
+    db: &Db,
+    region: Option<RegionCode>,
+    month: (i32, u8),
+    now: OffsetDateTime,
+) -> Result<Figures, OrderError> {
+    let now = crate::clock::db_time(now);
+    let (lo, hi) = region
+        .map(|r| (*r.subtree().start(), *r.subtree().end()))
+        .unwrap_or((0, i64::MAX));
+    if !(1..=12).contains(&month.1) {
+        return Err(OrderError::Invalid(
+            "month must be YYYY-MM / 月份格式应为 YYYY-MM".into(),
+        ));
+    }
+    let months: Vec<(i32, u8)> = (-12..=0).map(|k| shift_month(month.0, month.1, k)).collect();
+    // Volume per month: the month key and the region code are on the order, indexed together.
+    let keys: Vec<i64> = months
+        .iter()
+        .map(|(y, m)| i64::from(*y) * 100 + i64::from(*m))
+        .collect();
+    let per_month: Vec<(i64, i64)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT created_month, count(*) FROM work_orders WHERE created_month BETWEEN $1 AND $2 AND region_code BETWEEN $3 AND $4 GROUP BY created_month")
+        .bind(keys[0]).bind(keys[12]).bind(lo).bind(hi).fetch_all(pool).await)?;
+    let counts: Vec<i64> = keys
+        .iter()
+        .map(|k| per_month.iter().find(|(m, _)| m == k).map(|x| x.1).unwrap_or(0))
+        .collect();
+    let agg = "SELECT count(*), \
+        CAST(coalesce(sum(CASE WHEN o.signed_at IS NOT NULL AND o.signed_at <= o.sign_due THEN 1 ELSE 0 END), 0) AS BIGINT), \
+        CAST(coalesce(sum(CASE WHEN o.signed_at IS NOT NULL OR o.sign_due <= $5 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+        CAST(coalesce(sum(CASE WHEN o.replied_at IS NOT NULL AND o.replied_at <= o.handle_due THEN 1 ELSE 0 END), 0) AS BIGINT), \
+        CAST(coalesce(sum(CASE WHEN o.replied_at IS NOT NULL OR o.handle_due <= $5 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+        CAST(coalesce(sum(CASE WHEN o.satisfaction = 'satisfied' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+        CAST(coalesce(sum(CASE WHEN o.satisfaction = 'basic' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+        CAST(coalesce(sum(CASE WHEN o.satisfaction = 'dissatisfied' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+        CAST(coalesce(sum(CASE WHEN o.replied_at IS NOT NULL AND o.rehandles > 0 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+        CAST(coalesce(sum(CASE WHEN o.replied_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
+        CAST(coalesce(sum(CASE WHEN o.supervision_level >= 1 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+        CAST(coalesce(sum(CASE WHEN o.supervision_level >= 2 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+        CAST(coalesce(sum(CASE WHEN o.supervision_level >= 3 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+        FROM work_orders o WHERE o.region_code BETWEEN $1 AND $2 AND o.created_month = $3 AND $4 = $4";
+    type Agg = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+    let a: Agg = db_read!(db, pool => sqlx::query_as(agg).bind(lo).bind(hi).bind(keys[12]).bind(0i64).bind(now).fetch_one(pool).await)?;
+    let durations: Vec<(OffsetDateTime, OffsetDateTime)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT o.created_at, o.replied_at FROM work_orders o \
+         WHERE o.region_code BETWEEN $1 AND $2 AND o.created_month = $3 AND o.replied_at IS NOT NULL")
+        .bind(lo).bind(hi).bind(keys[12]).fetch_all(pool).await)?;
+    let mut secs: Vec<i64> = durations
+        .iter()
+        .map(|(c, r)| (*r - *c).whole_seconds().max(0))
+        .collect();
+    secs.sort_unstable();
+    let hours = |s: i64| wuye_model::percent(s, 3600 * 100);
+    let mean = (!secs.is_empty())
+        .then(|| secs.iter().sum::<i64>() / secs.len() as i64)
+        .and_then(hours);
+    // p90 by nearest rank: the smallest value with at least 90% of the values at or below it.
+    let p90 = (!secs.is_empty())
+        .then(|| secs[(secs.len() * 9).div_ceil(10) - 1])
+        .and_then(hours);
+    let (satisfied, basic, dissatisfied) = (a.5, a.6, a.7);
+    let rated = satisfied + basic + dissatisfied;
+    let volume = counts[12];
+    Ok(Figures {
+        region: region.map(|r| r.to_string()),
+        month: format!("{:04}-{:02}", month.0, month.1),
+        series: months
+            .iter()
+            .zip(&counts)
+            .map(|((y, m), v)| MonthVolume {
+                month: format!("{y:04}-{m:02}"),
+                volume: *v,
+            })
+            .collect(),
+        volume,
+        mom_change_percent: wuye_model::change_percent(counts[11], volume),
+        yoy_change_percent: wuye_model::change_percent(counts[0], volume),
+        signed_on_time_percent: wuye_model::percent(a.1, a.2),
+        resolved_on_time_percent: wuye_model::percent(a.3, a.4),
+        mean_hours_to_reply: mean,
+        p90_hours_to_reply: p90,
+        rated,
+        not_rated: a.0 - rated,
+        satisfaction_percent: wuye_model::percent(satisfied + basic, rated),
+        satisfied_only_percent: wuye_model::percent(satisfied, rated),
+        reopen_percent: wuye_model::percent(a.8, a.9),
+        escalated_by_level: [a.10, a.11, a.12],
+    })
+}
+
+/// How close a text must be (per mille, `similarity_permille`) to be offered as a duplicate.
+pub const DUPLICATE_SIMILARITY: u32 = 500;
+/// Orders filed this close in time (either way) may be duplicates.
+pub const DUPLICATE_WINDOW_HOURS: i64 = 48;
+
+/// Possible duplicates of an order the actor can see: same compound and category, filed within
+/// [`DUPLICATE_WINDOW_HOURS`], with similar text (or the same place). Most similar first.
+pub async fn duplicates(db: &Db, actor: &Actor, id: i64) -> Result<Vec<(Order, u32)>, OrderError> {
+    let order = find(db, actor, id).await?;
+    let window = time::Duration::hours(DUPLICATE_WINDOW_HOURS);
+    let mut sql = Sql::new(ORDER_SELECT);
+    sql.push(" WHERE o.compound_id = ").bind_i64(order.compound_id);
+    sql.push(" AND o.category = ").bind_text(order.category.clone());
+    sql.push(" AND o.id <> ").bind_i64(id);
+    sql.push(" AND o.created_at >= ")
+        .bind(crate::sql::Param::Ts(order.created_at - window));
+    sql.push(" AND o.created_at <= ")
+        .bind(crate::sql::Param::Ts(order.created_at + window));
+    push_order_scope(&mut sql, actor)?;
+    sql.push(" ORDER BY o.id LIMIT 200");
+    let rows: Vec<Order> = db_read!(db, pool => bind_params!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.params).fetch_all(pool).await)?;
+    let mut out: Vec<(Order, u32)> = rows
+        .into_iter()
+        .map(|o| {
+            let s = wuye_model::similarity_permille(&order.description, &o.description);
+            let same_place = !order.place.is_empty() && order.place == o.place;
+            (
+                o,
+                if same_place {
+                    s.max(DUPLICATE_SIMILARITY)
+                } else {
+                    s
+                },
+            )
+        })
+        .filter(|(_, s)| *s >= DUPLICATE_SIMILARITY)
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
+    let mut v: Vec<Order> = out.iter().map(|x| x.0.clone()).collect();
+    mask_rows(&mut v, actor);
+    Ok(v.into_iter().zip(out.into_iter().map(|x| x.1)).collect())
+}
+
+/// Photos per order at most.
+pub const MAX_PHOTOS: i64 = 9;
+
+/// Adds a photo to an order (the reporter, the handling side or a regulator in scope): checked
+/// by content, stripped of metadata, stored in the file store. Returns its position (1-based).
+pub async fn add_photo(
+    db: &Db,
+    files: &crate::files::FileStore,
+    actor: &Actor,
+    id: i64,
+    bytes: &[u8],
+    now: OffsetDateTime,
+) -> Result<i64, OrderError> {
+    let now = crate::clock::db_time(now);
+    let order = find(db, actor, id).await?;
+    let reporter = order.reporter_user_id.is_some() && order.reporter_user_id == actor.user_id;
+    if !(reporter || may(actor, &order, &Action::Reply)) {
+        return Err(Denied::Role.into());
+    }
+    let (ct, clean) = crate::media::clean_photo(bytes).map_err(|e| OrderError::Invalid(e.to_string()))?;
+    let (n,): (i64,) = db_read!(db, pool => sqlx::query_as("SELECT count(*) FROM order_photos WHERE order_id = $1").bind(id).fetch_one(pool).await)?;
+    if n >= MAX_PHOTOS {
+        return Err(OrderError::Invalid(
+            "at most nine photos per order / 每个工单最多九张照片".into(),
+        ));
+    }
+    let file_id = files
+        .put(&clean, ct, now)
+        .await
+        .map_err(|e| OrderError::Db(DbError::Unsupported(e.to_string())))?;
+    let sql = "INSERT INTO order_photos (order_id, position, file_id, added_by, added_at) VALUES ($1, $2, $3, $4, $5)";
+    db_run!(db, pool => sqlx::query(sql).bind(id).bind(n + 1).bind(&file_id).bind(actor.user_id).bind(now).execute(pool).await.map(|_| ()))
+        .map_err(|e| {
+            let e = DbError::from(e);
+            // Two photos added at once took the same position: the second is asked to retry.
+            if e.is_constraint() { OrderError::Changed } else { OrderError::Db(e) }
+        })?;
+    let state = OrderState::parse(&order.state).unwrap_or(OrderState::Submitted);
+    event(
+        db,
+        id,
+        actor,
+        "photo",
+        Some(state),
+        state,
+        &format!("#{}", n + 1),
+        now,
+    )
+    .await?;
+    Ok(n + 1)
+}
+
+/// The photo at `position` of an order the actor can see.
+pub async fn photo(
+    db: &Db,
+    files: &crate::files::FileStore,
+    actor: &Actor,
+    id: i64,
+    position: i64,
+) -> Result<crate::files::StoredFile, OrderError> {
+    find(db, actor, id).await?;
+    let row: Option<(String,)> = db_read!(db, pool => sqlx::query_as("SELECT file_id FROM order_photos WHERE order_id = $1 AND position = $2")
+        .bind(id).bind(position).fetch_optional(pool).await)?;
+    let Some((file_id,)) = row else {
+        return Err(Denied::Hidden.into());
+    };
+    files
+        .get(&file_id)
+        .await
+        .map_err(|e| OrderError::Db(DbError::Unsupported(e.to_string())))?
+        .ok_or_else(|| Denied::Hidden.into())
+}
+
+/// How many photos an order has.
+pub async fn photo_count(db: &Db, id: i64) -> Result<i64, OrderError> {
+    let (n,): (i64,) = db_read!(db, pool => sqlx::query_as("SELECT count(*) FROM order_photos WHERE order_id = $1").bind(id).fetch_one(pool).await)?;
+    Ok(n)
+}

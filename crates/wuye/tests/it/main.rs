@@ -1,0 +1,15 @@
+//! The one integration-test binary of the `wuye` crate.
+
+// A test fails by panicking: unwrap, expect and panic are how it says so.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod access;
+mod browser;
+mod http;
+mod matrix;
+mod open311;
+mod orders;
+mod owners;
+mod storage;
+mod support;
+mod wal;
