@@ -1,0 +1,507 @@
+//! End to end in a real headless Chromium (driven through chromedriver): a person opens the
+//! compound list of the demo city, filters it, and opens a compound.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{ClientBuilder, Locator};
+use wuye::clock::Clock;
+use wuye::files::{FileBackend, FileStore};
+
+use crate::support::{Engine, TestDb};
+
+fn find_exe(names: &[&str]) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        for n in names {
+            let p = dir.join(n);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// Chromium and chromedriver, or a loud skip (a failure when WUYE_REQUIRE_BROWSER=1).
+pub fn browser() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let found = (
+        find_exe(&["chromium", "chromium-browser", "google-chrome"]),
+        find_exe(&["chromedriver"]),
+    );
+    match found {
+        (Some(b), Some(d)) => Some((b, d)),
+        _ => {
+            if std::env::var("WUYE_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+                panic!(
+                    "WUYE_REQUIRE_BROWSER=1 but chromium or chromedriver is not installed (apt-get install -y chromium chromium-driver)"
+                );
+            }
+            eprintln!("\n!!! SKIPPING browser test: install chromium and chromium-driver to run it !!!\n");
+            None
+        }
+    }
+}
+
+pub struct Driver {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn start_driver(driver: &std::path::Path) -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Driver { child, url }
+}
+
+pub async fn client(driver: &Driver, binary: &std::path::Path) -> fantoccini::Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": binary.to_string_lossy(),
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                     "--disable-quic", "--no-first-run", "--disable-sync", "--window-size=390,900", "--lang=zh-CN"]
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("connect to chromedriver")
+}
+
+pub async fn serve(t: &TestDb, demo: bool) -> String {
+    serve_with_clock(t, demo, Clock::System).await
+}
+
+pub async fn serve_with_clock(t: &TestDb, demo: bool, clock: Clock) -> String {
+    let files = FileStore::new(t.db.clone(), FileBackend::Folder(t.data_dir().join("files")));
+    let app = wuye::http::app(t.db.clone(), files, clock, demo);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = wuye::http::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+/// The text of the first element matching `css`, waiting for it to appear.
+pub async fn text(c: &fantoccini::Client, css: &str) -> String {
+    // A page may be replaced while we read it: retry stale reads for a while.
+    for _ in 0..50 {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+        {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    match c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(e) => e.text().await.unwrap(),
+        Err(e) => {
+            let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+            let source = c.source().await.unwrap_or_default();
+            panic!(
+                "{css}: {e}\nat {url}\n{}",
+                source.chars().take(3000).collect::<String>()
+            )
+        }
+    }
+}
+
+/// Waits until the address bar's path and query contain `part` (after a click).
+pub async fn wait_url(c: &fantoccini::Client, part: &str) {
+    for _ in 0..100 {
+        if c.current_url().await.unwrap().as_str().contains(part) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the browser never reached a URL containing {part}");
+}
+
+/// Waits until the browser's path is exactly `path`: a form's redirect has landed, not just
+/// a page whose query happens to name the target (`/login?next=/orders`).
+pub async fn wait_path(c: &fantoccini::Client, path: &str) {
+    for _ in 0..100 {
+        if c.current_url().await.unwrap().path() == path {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let now = c.current_url().await.unwrap();
+    panic!("the browser never reached the path {path}; it is at {now}");
+}
+
+fn shot_path(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e");
+    let _ = std::fs::create_dir_all(&dir);
+    dir.join(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_browses_the_demo_city() {
+    let Some((binary, driver)) = browser() else { return };
+    let t = TestDb::new(Engine::Sqlite).await.unwrap();
+    let summary = wuye::demo::generate(
+        &t.db,
+        wuye::demo::Scale::DISTRICT,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    let base = serve(&t, true).await;
+    let driver = start_driver(&driver).await;
+    let c = client(&driver, &binary).await;
+
+    // The compound list in Chinese, the default.
+    c.goto(&format!("{base}/lang?to=zh-CN")).await.unwrap();
+    c.goto(&format!("{base}/compounds")).await.unwrap();
+    assert_eq!(text(&c, "main h1").await, "小区");
+    assert_eq!(
+        text(&c, "p.count").await,
+        format!("共 {} 个小区", summary.compounds)
+    );
+    let cards = c.find_all(Locator::Css("li.card")).await.unwrap();
+    assert_eq!(cards.len(), 50, "one page of 50 compounds");
+    std::fs::write(shot_path("compounds.png"), c.screenshot().await.unwrap()).unwrap();
+
+    // Filter to market-managed compounds with the form, as a person would.
+    let select = c.find(Locator::Css("select[name=mode]")).await.unwrap();
+    select.select_by_value("market").await.unwrap();
+    c.find(Locator::Css("form.filters button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_url(&c, "mode=market").await;
+    let count = text(&c, "p.count").await;
+    let n: usize = count
+        .trim_start_matches("共 ")
+        .trim_end_matches(" 个小区")
+        .parse()
+        .unwrap();
+    assert!(n > 0 && n < summary.compounds, "{count}");
+    for tag in c
+        .find_all(Locator::Css("li.card .tag:first-child"))
+        .await
+        .unwrap()
+    {
+        assert_eq!(tag.text().await.unwrap(), "市场化物业");
+    }
+
+    // Open the first compound.
+    let first = c.find(Locator::Css("li.card a.title")).await.unwrap();
+    let name = first.text().await.unwrap();
+    let href = first.attr("href").await.unwrap().unwrap();
+    first.click().await.unwrap();
+    wait_url(&c, &href).await;
+    assert_eq!(text(&c, "main h1").await, name);
+    let facts = text(&c, "dl.facts").await;
+    for want in ["小区编码", "市场化物业", "物业服务企业", "房屋", "业主"] {
+        assert!(facts.contains(want), "compound facts lack {want}: {facts}");
+    }
+    assert!(text(&c, "nav.crumbs").await.contains("潍坊市"));
+    let buildings = c.find_all(Locator::Css("main table.list")).await.unwrap();
+    assert!(!buildings.is_empty());
+    std::fs::write(shot_path("compound.png"), c.screenshot().await.unwrap()).unwrap();
+
+    // Switch to English and back on the same page.
+    c.find(Locator::Css("a.lang"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if text(&c, "dl.facts").await.contains("Management mode") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(text(&c, "dl.facts").await.contains("Management mode"));
+    c.close().await.unwrap();
+}
+
+async fn fill(c: &fantoccini::Client, css: &str, value: &str) {
+    let e = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    e.send_keys(value).await.unwrap();
+}
+
+async fn click(c: &fantoccini::Client, css: &str) {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_street_officer_and_an_owner_sign_in() {
+    let Some((binary, driver)) = browser() else { return };
+    let t = TestDb::new(Engine::Sqlite).await.unwrap();
+    crate::support::seed(&t.db).await;
+    let now = time::OffsetDateTime::now_utc();
+    let new = wuye::auth::NewUser {
+        login: "street1".into(),
+        display_name: "王街道".into(),
+        role: wuye_model::Role::StreetOfficer,
+        scope: "370705001".into(),
+        password: crate::http::PASSWORD.into(),
+        phone: String::new(),
+    };
+    wuye::auth::create_user(&t.db, &new, &wuye::auth::Actor::cli(), now)
+        .await
+        .unwrap();
+    let base = serve(&t, false).await;
+    let driver = start_driver(&driver).await;
+    let c = client(&driver, &binary).await;
+    c.goto(&format!("{base}/lang?to=zh-CN")).await.unwrap();
+
+    // A street officer with a password.
+    c.goto(&format!("{base}/login?next=/account")).await.unwrap();
+    fill(&c, "form.import input[name=login]", "street1").await;
+    fill(&c, "form.import input[name=password]", crate::http::PASSWORD).await;
+    click(&c, "form.import button").await;
+    wait_path(&c, "/account").await;
+    let facts = text(&c, "dl.facts").await;
+    assert!(
+        facts.contains("街道工作人员") && facts.contains("370705001000"),
+        "{facts}"
+    );
+    assert!(text(&c, "header.top").await.contains("王街道"));
+    std::fs::write(shot_path("account-street.png"), c.screenshot().await.unwrap()).unwrap();
+    click(&c, "header.top form button").await;
+    wait_path(&c, "/").await;
+    assert!(text(&c, "header.top").await.contains("登录"));
+
+    // An owner with a one-time code, read from the outbox.
+    c.goto(&format!("{base}/login")).await.unwrap();
+    fill(&c, "form.owner input[name=phone]", "13800138000").await;
+    click(&c, "form.owner button").await;
+    wait_text(&c, "p.ok", "验证码已发送").await;
+    let code = crate::owners::last_code(&t.db, "13800138000").await;
+    fill(&c, "input[name=code]", &code).await;
+    click(&c, "form.import button").await;
+    wait_path(&c, "/account").await;
+    let facts = text(&c, "dl.facts").await;
+    assert!(facts.contains("业主") && facts.contains("138****8000"), "{facts}");
+    std::fs::write(shot_path("account-owner.png"), c.screenshot().await.unwrap()).unwrap();
+    c.close().await.unwrap();
+}
+
+async fn staff_sign_in(c: &fantoccini::Client, base: &str, login: &str) {
+    c.goto(&format!("{base}/login?next=/orders")).await.unwrap();
+    fill(c, "form.import input[name=login]", login).await;
+    fill(c, "form.import input[name=password]", crate::http::PASSWORD).await;
+    click(c, "form.import button").await;
+    wait_path(c, "/orders").await;
+}
+
+async fn sign_out(c: &fantoccini::Client, base: &str) {
+    click(c, "header.top form button").await;
+    wait_path(c, "/").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_goes_round_the_loop_and_a_late_one_escalates() {
+    let Some((binary, driver)) = browser() else { return };
+    let t = TestDb::new(Engine::Sqlite).await.unwrap();
+    crate::support::seed(&t.db).await;
+    let start = time::macros::datetime!(2026-11-16 10:00 +8);
+    let clock = Clock::fixed(start);
+    for (login, role, scope) in [
+        ("anju", wuye_model::Role::CompanyAdmin, "91350100M000100Y43"),
+        ("street", wuye_model::Role::StreetOfficer, "370705001"),
+    ] {
+        let new = wuye::auth::NewUser {
+            login: login.into(),
+            display_name: login.into(),
+            role,
+            scope: scope.into(),
+            password: crate::http::PASSWORD.into(),
+            phone: String::new(),
+        };
+        wuye::auth::create_user(
+            &t.db,
+            &new,
+            &wuye::auth::Actor::cli(),
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    }
+    let base = serve_with_clock(&t, false, clock.clone()).await;
+    let driver = start_driver(&driver).await;
+    let c = client(&driver, &binary).await;
+    c.goto(&format!("{base}/lang?to=zh-CN")).await.unwrap();
+    let xq1 = {
+        let q = wuye::registry::CompoundFilter {
+            q: Some("XQ1".into()),
+            ..Default::default()
+        }
+        .check()
+        .unwrap();
+        wuye::registry::list_compounds(&t.db, &q, &wuye::registry::Page::new(1, 1))
+            .await
+            .unwrap()
+            .items[0]
+            .id
+    };
+
+    // The owner signs in with a code and files two orders from the compound page.
+    c.goto(&format!("{base}/login")).await.unwrap();
+    fill(&c, "form.owner input[name=phone]", "13800138000").await;
+    click(&c, "form.owner button").await;
+    // Read the outbox only once the new code has been sent (the page says so).
+    wait_text(&c, "p.ok", "验证码已发送").await;
+    let code = crate::owners::last_code(&t.db, "13800138000").await;
+    fill(&c, "input[name=code]", &code).await;
+    click(&c, "form.import button").await;
+    wait_path(&c, "/account").await;
+    for text in ["楼道灯不亮，晚上看不见路", "单元门禁坏了三天"] {
+        c.goto(&format!("{base}/compounds/{xq1}")).await.unwrap();
+        click(&c, "a.button").await;
+        wait_path(&c, "/orders/new").await;
+        fill(&c, "textarea[name=description]", text).await;
+        click(&c, "form.import button").await;
+        for _ in 0..100 {
+            if !c.current_url().await.unwrap().as_str().contains("/new") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(text_of(&c, "dl.facts").await.contains(text));
+    }
+    let mut orders: Vec<i64> = {
+        let list = wuye::orders::list(
+            &t.db,
+            &wuye::auth::Actor::cli(),
+            &Default::default(),
+            &wuye::registry::Page::new(1, 10),
+        )
+        .await
+        .unwrap();
+        list.items.iter().map(|o| o.id).collect()
+    };
+    orders.sort();
+    let (first, second) = (orders[0], orders[1]);
+    sign_out(&c, &base).await;
+
+    // The company signs for the first, dispatches, starts and replies.
+    staff_sign_in(&c, &base, "anju").await;
+    assert!(
+        text_of(&c, "ul.orders").await.contains("剩余 6 个工作日"),
+        "the inbox shows the SLA countdown (today and 5 more)"
+    );
+    c.goto(&format!("{base}/orders/{first}")).await.unwrap();
+    for (action, after) in [("sign", "已签收"), ("dispatch", "已派单"), ("start", "办理中")] {
+        click(&c, &format!("form.act input[value={action}] ~ button")).await;
+        wait_text(&c, "div.meta", after).await;
+    }
+    fill(&c, "form.act textarea[name=note]", "已更换灯泡").await;
+    click(&c, "form.act input[value=reply] ~ button").await;
+    wait_text(&c, "div.meta", "已答复").await;
+    assert!(text_of(&c, "ol.timeline").await.contains("已更换灯泡"));
+    sign_out(&c, &base).await;
+
+    // The street officer approves the reply; then the owner rates it.
+    staff_sign_in(&c, &base, "street").await;
+    c.goto(&format!("{base}/orders/{first}")).await.unwrap();
+    click(&c, "form.act input[value=review] ~ button").await;
+    wait_text(&c, "div.meta", "已审核").await;
+    sign_out(&c, &base).await;
+    c.goto(&format!("{base}/login")).await.unwrap();
+    fill(&c, "form.owner input[name=phone]", "13800138000").await;
+    clock.advance(61);
+    click(&c, "form.owner button").await;
+    // Read the outbox only once the new code has been sent (the page says so).
+    wait_text(&c, "p.ok", "验证码已发送").await;
+    let code = crate::owners::last_code(&t.db, "13800138000").await;
+    fill(&c, "input[name=code]", &code).await;
+    click(&c, "form.import button").await;
+    wait_path(&c, "/account").await;
+    c.goto(&format!("{base}/orders/{first}")).await.unwrap();
+    c.find(Locator::Css("form.act select[name=satisfaction]"))
+        .await
+        .unwrap()
+        .select_by_value("satisfied")
+        .await
+        .unwrap();
+    click(&c, "form.act input[value=rate] ~ button").await;
+    wait_text(&c, "div.meta", "已评价").await;
+    assert!(text_of(&c, "div.meta").await.contains("已评价"));
+    std::fs::write(shot_path("order.png"), c.screenshot().await.unwrap()).unwrap();
+    sign_out(&c, &base).await;
+
+    // Nobody answers the second: after its deadline the sweep escalates it, and the street
+    // officer sees it under supervision.
+    clock.advance(9 * 24 * 3600);
+    let swept = wuye::orders::sweep(&t.db, &wuye_model::WorkCalendar::shipped(), clock.now())
+        .await
+        .unwrap();
+    assert_eq!(swept, 1);
+    staff_sign_in(&c, &base, "street").await;
+    c.goto(&format!("{base}/orders?escalated=true")).await.unwrap();
+    let list = text_of(&c, "ul.orders").await;
+    assert!(
+        list.contains(&format!("#{second}")) && list.contains("日常督办") && list.contains("超期"),
+        "{list}"
+    );
+    assert!(!list.contains(&format!("#{first} ")), "{list}");
+    std::fs::write(shot_path("escalated.png"), c.screenshot().await.unwrap()).unwrap();
+    c.close().await.unwrap();
+}
+
+async fn text_of(c: &fantoccini::Client, css: &str) -> String {
+    text(c, css).await
+}
+
+/// Waits until the element's text contains `want` (after a form posts and the page reloads).
+async fn wait_text(c: &fantoccini::Client, css: &str, want: &str) {
+    for _ in 0..100 {
+        if text(c, css).await.contains(want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never showed {want:?}: {}", text(c, css).await);
+}
