@@ -336,7 +336,7 @@ async fn staff_sign_in(c: &fantoccini::Client, base: &str, login: &str) {
     wait_path(c, "/orders").await;
 }
 
-async fn sign_out(c: &fantoccini::Client, base: &str) {
+async fn sign_out(c: &fantoccini::Client) {
     click(c, "header.top form button").await;
     wait_path(c, "/").await;
 }
@@ -424,7 +424,7 @@ async fn an_order_goes_round_the_loop_and_a_late_one_escalates() {
     };
     orders.sort();
     let (first, second) = (orders[0], orders[1]);
-    sign_out(&c, &base).await;
+    sign_out(&c).await;
 
     // The company signs for the first, dispatches, starts and replies.
     staff_sign_in(&c, &base, "anju").await;
@@ -441,14 +441,14 @@ async fn an_order_goes_round_the_loop_and_a_late_one_escalates() {
     click(&c, "form.act input[value=reply] ~ button").await;
     wait_text(&c, "div.meta", "已答复").await;
     assert!(text_of(&c, "ol.timeline").await.contains("已更换灯泡"));
-    sign_out(&c, &base).await;
+    sign_out(&c).await;
 
     // The street officer approves the reply; then the owner rates it.
     staff_sign_in(&c, &base, "street").await;
     c.goto(&format!("{base}/orders/{first}")).await.unwrap();
     click(&c, "form.act input[value=review] ~ button").await;
     wait_text(&c, "div.meta", "已审核").await;
-    sign_out(&c, &base).await;
+    sign_out(&c).await;
     c.goto(&format!("{base}/login")).await.unwrap();
     fill(&c, "form.owner input[name=phone]", "13800138000").await;
     clock.advance(61);
@@ -470,7 +470,7 @@ async fn an_order_goes_round_the_loop_and_a_late_one_escalates() {
     wait_text(&c, "div.meta", "已评价").await;
     assert!(text_of(&c, "div.meta").await.contains("已评价"));
     std::fs::write(shot_path("order.png"), c.screenshot().await.unwrap()).unwrap();
-    sign_out(&c, &base).await;
+    sign_out(&c).await;
 
     // Nobody answers the second: after its deadline the sweep escalates it, and the street
     // officer sees it under supervision.
