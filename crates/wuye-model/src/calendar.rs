@@ -85,6 +85,16 @@ impl WorkCalendar {
         self.days.insert(date, (kind, name));
     }
 
+    /// Every listed day in date order: the administrator's view of the calendar.
+    pub fn listed(&self) -> impl Iterator<Item = (Date, DayKind, &str)> {
+        self.days.iter().map(|(d, (k, n))| (*d, *k, n.as_str()))
+    }
+
+    /// The years whose arrangement the calendar holds.
+    pub fn known_years(&self) -> impl Iterator<Item = i32> + '_ {
+        self.years.iter().copied()
+    }
+
     /// True when the calendar holds the year's holiday arrangement.
     pub fn knows_year(&self, year: i32) -> bool {
         self.years.contains(&year)

@@ -21,7 +21,9 @@ pub use enums::{
     RoomKind, VolunteerRole,
 };
 pub use figures::{change_percent, percent};
-pub use order::{Action, OrderFacts, OrderState, Outcome, Satisfaction, SlaPolicy, StepError, step};
+pub use order::{
+    Action, OrderFacts, OrderState, Outcome, Satisfaction, SlaPolicy, StepError, VisitOutcome, step,
+};
 pub use region::{RegionCode, RegionCodeError, RegionLevel};
 pub use similar::similarity_permille;
 pub use uscc::{Uscc, UsccError};

@@ -43,12 +43,16 @@ states! {
     ReturnVisited = "return_visited", "已回访", "Return-visited";
     Closed = "closed", "已办结", "Closed";
     Cancelled = "cancelled", "已撤销", "Cancelled";
+    Merged = "merged", "已合并", "Merged into another";
 }
 
 impl OrderState {
     /// No step leads out of these.
     pub const fn is_final(self) -> bool {
-        matches!(self, Self::Declined | Self::Closed | Self::Cancelled)
+        matches!(
+            self,
+            Self::Declined | Self::Closed | Self::Cancelled | Self::Merged
+        )
     }
 
     /// The handling clock runs (an order in these states can become overdue).
@@ -83,7 +87,45 @@ impl Satisfaction {
     }
 }
 
-/// Time limits in working days (R4.2 defaults; a city may set its own).
+/// What a return visit (回访) found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VisitOutcome {
+    Solved,
+    /// R4.4: "not solved" reopens the order like a dissatisfied rating.
+    NotSolved,
+    /// Nobody could be reached: recorded, the order stays where it is.
+    Unreachable,
+}
+
+impl VisitOutcome {
+    pub const ALL: [Self; 3] = [Self::Solved, Self::NotSolved, Self::Unreachable];
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Solved => "solved",
+            Self::NotSolved => "not_solved",
+            Self::Unreachable => "unreachable",
+        }
+    }
+    pub const fn label_zh(self) -> &'static str {
+        match self {
+            Self::Solved => "已解决",
+            Self::NotSolved => "未解决",
+            Self::Unreachable => "未联系上",
+        }
+    }
+    pub const fn label_en(self) -> &'static str {
+        match self {
+            Self::Solved => "Solved",
+            Self::NotSolved => "Not solved",
+            Self::Unreachable => "Unreachable",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s.trim())
+    }
+}
+
+/// Time limits in working days (R4.2 defaults; a city may set its own, per category).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SlaPolicy {
     pub sign_days: u32,
@@ -91,6 +133,9 @@ pub struct SlaPolicy {
     pub max_extension_days: u32,
     pub max_extensions: u32,
     pub return_days: u32,
+    /// A reviewed order nobody rates within this many working days closes as "not rated"
+    /// (issue 4 §5; DOMAIN.md fixes no number, so it is a city setting).
+    pub rate_days: u32,
 }
 
 impl Default for SlaPolicy {
@@ -101,6 +146,7 @@ impl Default for SlaPolicy {
             max_extension_days: 10,
             max_extensions: 1,
             return_days: 2,
+            rate_days: 7,
         }
     }
 }
@@ -128,7 +174,13 @@ pub enum Action {
     Rate {
         satisfaction: Satisfaction,
     },
-    ReturnVisit,
+    ReturnVisit {
+        outcome: VisitOutcome,
+    },
+    /// A duplicate joins the order it repeats; its reporter follows that order from now on.
+    Merge {
+        into: i64,
+    },
     Close,
     /// The system closes an order nobody rated in time: "not rated", never "satisfied".
     CloseUnrated,
@@ -149,7 +201,8 @@ impl Action {
             Action::Reply => ("reply to", "答复"),
             Action::Review { .. } => ("review", "审核"),
             Action::Rate { .. } => ("rate", "评价"),
-            Action::ReturnVisit => ("return-visit", "回访"),
+            Action::ReturnVisit { .. } => ("return-visit", "回访"),
+            Action::Merge { .. } => ("merge", "合并"),
             Action::Close => ("close", "办结"),
             Action::CloseUnrated => ("close unrated", "超时未评价办结"),
             Action::Cancel { .. } => ("cancel", "撤销"),
@@ -264,9 +317,21 @@ pub fn step(facts: OrderFacts, action: &Action, policy: &SlaPolicy) -> Result<Ou
             escalate: facts.rehandles >= 1,
         }),
         (Reviewed | ReturnVisited, Action::Rate { .. }) => to(Rated),
-        (Reviewed | Rated, Action::ReturnVisit) => to(ReturnVisited),
+        (
+            Reviewed | Rated,
+            Action::ReturnVisit {
+                outcome: VisitOutcome::NotSolved,
+            },
+        ) => Ok(Outcome {
+            next: InProgress,
+            extend_by: None,
+            rehandle: true,
+            escalate: facts.rehandles >= 1,
+        }),
+        (Reviewed | Rated, Action::ReturnVisit { .. }) => to(ReturnVisited),
+        (Submitted | Signed | Dispatched | InProgress | Returned, Action::Merge { .. }) => to(Merged),
         (Rated | ReturnVisited, Action::Close) => to(Closed),
-        (Reviewed, Action::CloseUnrated) => to(Closed),
+        (Reviewed | ReturnVisited, Action::CloseUnrated) => to(Closed),
         (Submitted | Signed | Dispatched | InProgress | Returned, Action::Cancel { reason: r }) => {
             reason(r).and_then(|()| to(Cancelled))
         }
@@ -303,7 +368,12 @@ mod tests {
                 },
                 Rated,
             ),
-            (Action::ReturnVisit, ReturnVisited),
+            (
+                Action::ReturnVisit {
+                    outcome: VisitOutcome::Solved,
+                },
+                ReturnVisited,
+            ),
             (Action::Close, Closed),
         ] {
             let o = step(f, &a, &p).unwrap();
@@ -344,7 +414,10 @@ mod tests {
                 Action::Start,
                 Action::Reply,
                 Action::Close,
-                Action::ReturnVisit,
+                Action::ReturnVisit {
+                    outcome: VisitOutcome::Solved,
+                },
+                Action::Merge { into: 1 },
             ] {
                 assert!(step(facts(s), &a, &p).is_err(), "{s:?} {a:?}");
             }
@@ -430,5 +503,27 @@ mod tests {
         );
         assert!(step(facts(Rated), &Action::CloseUnrated, &p).is_err());
         assert_eq!(OrderState::parse("in_progress"), Ok(InProgress));
+    }
+
+    #[test]
+    fn a_visit_that_finds_it_unsolved_reopens_and_duplicates_merge_while_open() {
+        let p = SlaPolicy::default();
+        let visit = |outcome| Action::ReturnVisit { outcome };
+        let o = step(facts(Rated), &visit(VisitOutcome::NotSolved), &p).unwrap();
+        assert_eq!((o.next, o.rehandle, o.escalate), (InProgress, true, false));
+        assert_eq!(
+            step(facts(Reviewed), &visit(VisitOutcome::Unreachable), &p)
+                .unwrap()
+                .next,
+            ReturnVisited
+        );
+        assert_eq!(
+            step(facts(InProgress), &Action::Merge { into: 7 }, &p)
+                .unwrap()
+                .next,
+            Merged
+        );
+        assert!(step(facts(Replied), &Action::Merge { into: 7 }, &p).is_err());
+        assert_eq!(VisitOutcome::parse("not_solved"), Some(VisitOutcome::NotSolved));
     }
 }

@@ -551,7 +551,7 @@ pub async fn orders(
 
     // 2. The sweep: many open orders, a few of them due.
     let due_every = (open_orders / 10_000).max(1);
-    let calendar = wuye_model::WorkCalendar::shipped();
+    let settings = crate::settings::Settings::shipped();
     let mut rows = Vec::with_capacity(50_000);
     let created = now - time::Duration::days(40);
     let cols = [
@@ -604,7 +604,7 @@ pub async fn orders(
     }
     db.analyze().await?;
     let t = Instant::now();
-    let escalated = crate::orders::sweep(&db, &calendar, now).await?;
+    let escalated = crate::orders::sweep(&db, &settings, now).await?;
     let sweep_seconds = t.elapsed().as_secs_f64();
 
     // 3. A month's figures for the whole city over all these orders.

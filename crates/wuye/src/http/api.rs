@@ -46,6 +46,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(order_figures))
         .routes(routes!(add_order_photo))
         .routes(routes!(get_order_photo))
+        .routes(routes!(import_hotline))
+        .routes(routes!(list_notifications))
+        .routes(routes!(read_notifications))
+        .routes(routes!(list_sla))
+        .routes(routes!(set_sla))
+        .routes(routes!(add_calendar))
 }
 
 /// Parses a division code from a path or query value.
@@ -615,7 +621,7 @@ async fn submit_order(
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 200);
     let (id, created) =
-        crate::orders::submit(&st.db, &actor, &new, key, &st.calendar, &st.sla, st.clock.now()).await?;
+        crate::orders::submit(&st.db, &actor, &new, key, &*st.settings().await, st.clock.now()).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -653,19 +659,9 @@ async fn order_action(
     Path(id): Path<i64>,
     J(body): J<crate::orders::ActionBody>,
 ) -> Result<axum::Json<crate::orders::Order>, AppError> {
-    let action = body.action()?;
+    let settings = st.settings().await;
     Ok(axum::Json(
-        crate::orders::act(
-            &st.db,
-            &actor,
-            id,
-            &action,
-            &body.note,
-            &st.calendar,
-            &st.sla,
-            st.clock.now(),
-        )
-        .await?,
+        crate::orders::apply(&st.db, &actor, id, &body, &settings, st.clock.now()).await?,
     ))
 }
 
@@ -784,4 +780,123 @@ async fn compound_roster(
         ));
     }
     Ok(axum::Json(registry::roster(&st.db, id).await?))
+}
+
+/// Import 12345 hotline tickets as work orders (CSV or .xlsx as the raw body; layout in
+/// docs/import.md). Regulators, for compounds in their jurisdiction. All rows are checked
+/// first: 422 with every row error when any is bad; a ticket imported before is not filed again.
+#[utoipa::path(post, path = "/api/v1/orders/import", tag = "orders", params(ImportParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = crate::io::hotline::HotlineReport), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn import_hotline(
+    State(st): State<AppState>,
+    SignedIn(actor): SignedIn,
+    Q(p): Q<ImportParams>,
+    body: Bytes,
+) -> Result<axum::Json<crate::io::hotline::HotlineReport>, AppError> {
+    let name = p.file_name.unwrap_or_else(|| "upload".to_owned());
+    let settings = st.settings().await;
+    let report = crate::io::hotline::import(&st.db, &actor, &name, &body, &settings, st.clock.now()).await?;
+    if report.status == "applied" {
+        Ok(axum::Json(report))
+    } else {
+        Err(AppError::ImportRejected(report.errors))
+    }
+}
+
+/// The caller's notifications, newest first: their own, and their authority's (an order
+/// escalated to it).
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "access", params(Page),
+    responses((status = 200, body = Listing<crate::notify::Notification>), (status = 401, body = ErrorBody)))]
+async fn list_notifications(
+    State(st): State<AppState>,
+    SignedIn(actor): SignedIn,
+    Q(page): Q<Page>,
+) -> Result<axum::Json<Listing<crate::notify::Notification>>, AppError> {
+    Ok(axum::Json(crate::notify::list(&st.db, &actor, &page).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Marked {
+    pub marked: u64,
+}
+
+/// Mark all the caller's notifications read.
+#[utoipa::path(post, path = "/api/v1/notifications/read", tag = "access",
+    responses((status = 200, body = Marked), (status = 401, body = ErrorBody)))]
+async fn read_notifications(
+    State(st): State<AppState>,
+    SignedIn(actor): SignedIn,
+) -> Result<axum::Json<Marked>, AppError> {
+    let marked = crate::notify::mark_read(&st.db, &actor, st.clock.now()).await?;
+    Ok(axum::Json(Marked { marked }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlaRow {
+    /// A category identifier, or "*" for the city default.
+    pub category: String,
+    pub policy: crate::settings::CategoryPolicy,
+    /// True when an administrator set this row; false when it follows the defaults.
+    pub overridden: bool,
+}
+
+/// The effective time limits of every category (working days) and the city default.
+#[utoipa::path(get, path = "/api/v1/settings/sla", tag = "orders",
+    responses((status = 200, body = Vec<SlaRow>), (status = 401, body = ErrorBody)))]
+async fn list_sla(
+    State(st): State<AppState>,
+    SignedIn(_actor): SignedIn,
+) -> Result<axum::Json<Vec<SlaRow>>, AppError> {
+    let s = st.settings().await;
+    Ok(axum::Json(sla_rows(&s)))
+}
+
+pub fn sla_rows(s: &crate::settings::Settings) -> Vec<SlaRow> {
+    std::iter::once(crate::settings::CITY_DEFAULT)
+        .chain(crate::orders::CATEGORIES.iter().map(|c| c.0))
+        .map(|c| SlaRow {
+            category: c.to_owned(),
+            policy: s.policy(c),
+            overridden: s.is_overridden(c),
+        })
+        .collect()
+}
+
+/// Set one category's time limits ("*": the city default). City administrators. Takes effect
+/// on this instance at once and on every other within a minute.
+#[utoipa::path(put, path = "/api/v1/settings/sla/{category}", tag = "orders", params(("category" = String, Path)),
+    request_body = crate::settings::CategoryPolicy,
+    responses((status = 200, body = Vec<SlaRow>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn set_sla(
+    State(st): State<AppState>,
+    SignedIn(actor): SignedIn,
+    Path(category): Path<String>,
+    J(p): J<crate::settings::CategoryPolicy>,
+) -> Result<axum::Json<Vec<SlaRow>>, AppError> {
+    crate::settings::set_policy(&st.db, &actor, &category, &p, st.clock.now()).await?;
+    st.settings.reload(&st.db).await?;
+    Ok(axum::Json(sla_rows(&*st.settings().await)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalendarAdded {
+    pub days: usize,
+}
+
+/// Add public holidays and make-up working days (lines `YYYY-MM-DD,off|work,name`, the
+/// shipped file's format) when a new year's State Council notice comes out. City administrators.
+#[utoipa::path(post, path = "/api/v1/settings/calendar", tag = "orders",
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = CalendarAdded), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn add_calendar(
+    State(st): State<AppState>,
+    SignedIn(actor): SignedIn,
+    body: Bytes,
+) -> Result<axum::Json<CalendarAdded>, AppError> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| AppError::invalid("calendar", "the file must be UTF-8 text / 文件须为 UTF-8 文本"))?;
+    let days = crate::settings::add_calendar_days(&st.db, &actor, text, st.clock.now()).await?;
+    st.settings.reload(&st.db).await?;
+    Ok(axum::Json(CalendarAdded { days }))
 }

@@ -196,6 +196,26 @@ impl From<crate::orders::OrderError> for AppError {
     }
 }
 
+impl From<crate::notify::NotifyError> for AppError {
+    fn from(e: crate::notify::NotifyError) -> Self {
+        match e {
+            crate::notify::NotifyError::Denied(d) => d.into(),
+            crate::notify::NotifyError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::settings::SettingsError> for AppError {
+    fn from(e: crate::settings::SettingsError) -> Self {
+        use crate::settings::SettingsError;
+        match e {
+            SettingsError::Denied(d) => d.into(),
+            SettingsError::Invalid(msg) => Self::invalid("settings", &msg),
+            SettingsError::Db(e) => e.into(),
+        }
+    }
+}
+
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         Self::Internal(e.to_string())

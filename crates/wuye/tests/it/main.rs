@@ -5,6 +5,7 @@
 
 mod access;
 mod browser;
+mod crash;
 mod http;
 mod matrix;
 mod open311;

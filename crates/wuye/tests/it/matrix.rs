@@ -35,6 +35,8 @@ enum Expect {
     BadRequest,
     /// An illegal step on an object the caller may act on.
     Conflict,
+    /// A file rejected with its row errors (422).
+    Unprocessable,
 }
 
 fn is_api(path: &str) -> bool {
@@ -192,6 +194,18 @@ fn rule(method: &str, path: &str, who: &Caller, out_of_scope: bool) -> Option<Ex
             Ok => Forbidden,
             e => e,
         },
+        // Notifications: everyone signed in reads their own.
+        ("GET", "/notifications" | "/api/v1/notifications") => gate(true),
+        ("POST", "/notifications/read" | "/api/v1/notifications/read") => gate(true),
+        // City settings: everyone signed in reads the time limits; city administrators edit.
+        ("GET", "/api/v1/settings/sla") => gate(true),
+        ("GET", "/settings") | ("POST", "/settings/sla" | "/settings/calendar") => gate(admin),
+        ("PUT", "/api/v1/settings/sla/{category}") | ("POST", "/api/v1/settings/calendar") => gate(admin),
+        // 12345 import: regulators; a ticket for a compound outside the jurisdiction is a row error.
+        ("POST", "/api/v1/orders/import" | "/orders/import") => match gate(regulator) {
+            Ok if who.name == "community" && path.starts_with("/api") => Unprocessable,
+            e => e,
+        },
         _ => return None,
     })
 }
@@ -219,6 +233,7 @@ fn classify(path: &str, r: &Resp) -> Expect {
         StatusCode::NOT_FOUND => Expect::NotFound,
         StatusCode::BAD_REQUEST => Expect::BadRequest,
         StatusCode::CONFLICT => Expect::Conflict,
+        StatusCode::UNPROCESSABLE_ENTITY => Expect::Unprocessable,
         StatusCode::CREATED => Expect::Created,
         s if s.is_success() || s.is_redirection() => Expect::Ok,
         s => panic!("{path}: unexpected status {s}: {}", r.text()),
@@ -375,8 +390,7 @@ storage_test!(every_role_on_every_route, |t| {
         &owner.1,
         &new,
         None,
-        &wuye_model::WorkCalendar::shipped(),
-        &wuye_model::SlaPolicy::default(),
+        &wuye::settings::Settings::shipped(),
         now,
     )
     .await
@@ -437,6 +451,7 @@ storage_test!(every_role_on_every_route, |t| {
                     )
                     .replace("/open311/v2/tokens/{file}", "/open311/v2/tokens/abc.json")
                     .replace("{position}", "1")
+                    .replace("{category}", "repair")
                     .replace("{code}", "370705")
                     .replace("{kind}", "rooms")
                     .replace(
@@ -465,7 +480,19 @@ storage_test!(every_role_on_every_route, |t| {
                     }
                     ("POST", "/orders") => {
                         let c = match who.name { "community" => xq3, "committee" => xq2, _ => xq1 };
-                        (format!("csrf={}&key=&compound_id={c}&category=repair&description=%E7%81%AF%E5%9D%8F%E4%BA%86", who.csrf), "application/x-www-form-urlencoded")
+                        let field = |k: &str, v: &str| format!("--B\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n");
+                        let b = [field("csrf", &who.csrf), field("key", ""), field("compound_id", &c.to_string()), field("category", "repair"), field("description", "灯坏了")].concat() + "--B--\r\n";
+                        (b, "multipart/form-data; boundary=B")
+                    }
+                    ("POST", "/notifications/read") => (format!("csrf={}", who.csrf), "application/x-www-form-urlencoded"),
+                    ("POST", "/settings/sla") => (format!("csrf={}&category=repair&sign_days=1&handle_days=5&max_extension_days=10&max_extensions=1&return_days=2&rate_days=7", who.csrf), "application/x-www-form-urlencoded"),
+                    ("POST", "/settings/calendar") => (format!("csrf={}&days=2027-01-01%2Coff%2C%E5%85%83%E6%97%A6", who.csrf), "application/x-www-form-urlencoded"),
+                    ("PUT", "/api/v1/settings/sla/{category}") => (r#"{"sign_days":1,"handle_days":5,"max_extension_days":10,"max_extensions":1,"return_days":2,"rate_days":7,"emergency":false}"#.into(), "application/json"),
+                    ("POST", "/api/v1/settings/calendar") => ("2027-01-01,off,元旦\n".into(), "text/csv"),
+                    ("POST", "/api/v1/orders/import") => ("ticket,received_at,compound_code,category,description\nM-1,2026-11-16 10:00,XQ1,repair,灯坏了\n".into(), "text/csv"),
+                    ("POST", "/orders/import") => {
+                        let b = format!("--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"h.csv\"\r\n\r\nticket,received_at,compound_code,category,description\nM-1,2026-11-16 10:00,XQ1,repair,灯坏了\n\r\n--B--\r\n", who.csrf);
+                        (b, "multipart/form-data; boundary=B")
                     }
                     ("POST", "/orders/{id}/act") => (format!("csrf={}&action=rate&satisfaction=satisfied", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/api/v1/orders/{id}/actions") => (r#"{"action": "rate", "satisfaction": "satisfied"}"#.into(), "application/json"),

@@ -5,7 +5,8 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 use wuye::auth::Actor;
 use wuye::orders::{self, NewOrder, OrderError};
-use wuye_model::{Action, Role, Satisfaction, SlaPolicy, WorkCalendar};
+use wuye::settings::Settings;
+use wuye_model::{Action, Role, Satisfaction, VisitOutcome};
 
 use crate::http::{PASSWORD, token_for};
 use crate::storage_test;
@@ -66,7 +67,7 @@ async fn compound_id(db: &wuye::db::Db, code: &str) -> i64 {
 
 storage_test!(the_closed_loop_with_its_rules, |t| {
     seed(&t.db).await;
-    let (cal, sla) = (WorkCalendar::shipped(), SlaPolicy::default());
+    let cfg = Settings::shipped();
     // Monday 2026-11-16, 10:00 in China.
     let now = datetime!(2026-11-16 10:00 +8);
     let (xq1, xq2) = (compound_id(&t.db, "XQ1").await, compound_id(&t.db, "XQ2").await);
@@ -76,7 +77,7 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
     let street = actor(t, "street", Role::StreetOfficer, "370705001").await;
 
     // Routed to the contracted company, deadlines on the working-day calendar, flagged emergency.
-    let (id, created) = orders::submit(&t.db, &resident, &new_order(xq1), Some("k-1"), &cal, &sla, now)
+    let (id, created) = orders::submit(&t.db, &resident, &new_order(xq1), Some("k-1"), &cfg, now)
         .await
         .unwrap();
     assert!(created);
@@ -98,13 +99,13 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
     assert_eq!(timeline.len(), 1);
     // The same key again returns the same order.
     assert_eq!(
-        orders::submit(&t.db, &resident, &new_order(xq1), Some("k-1"), &cal, &sla, now)
+        orders::submit(&t.db, &resident, &new_order(xq1), Some("k-1"), &cfg, now)
             .await
             .unwrap(),
         (id, false)
     );
     // A compound in community custody: the community handles it.
-    let (id2, _) = orders::submit(&t.db, &resident, &new_order(xq2), None, &cal, &sla, now)
+    let (id2, _) = orders::submit(&t.db, &resident, &new_order(xq2), None, &cfg, now)
         .await
         .unwrap();
     assert_eq!(
@@ -118,11 +119,11 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
 
     // Who may do what.
     assert!(matches!(
-        orders::act(&t.db, &hongda, id, &Action::Sign, "", &cal, &sla, now).await,
+        orders::act(&t.db, &hongda, id, &Action::Sign, "", &cfg, now).await,
         Err(OrderError::Denied(wuye::auth::Denied::Hidden))
     ));
     assert!(matches!(
-        orders::act(&t.db, &resident, id, &Action::Sign, "", &cal, &sla, now).await,
+        orders::act(&t.db, &resident, id, &Action::Sign, "", &cfg, now).await,
         Err(OrderError::Denied(wuye::auth::Denied::Role))
     ));
     assert_eq!(
@@ -149,9 +150,7 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
             },
         ),
     ] {
-        orders::act(&t.db, who, id, &action, "", &cal, &sla, now)
-            .await
-            .unwrap();
+        orders::act(&t.db, who, id, &action, "", &cfg, now).await.unwrap();
     }
     let o = orders::get(&t.db, &anju, id).await.unwrap().0;
     assert_eq!(
@@ -168,8 +167,7 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
             reason: "x".into(),
         },
         "",
-        &cal,
-        &sla,
+        &cfg,
         now,
     )
     .await;
@@ -183,8 +181,7 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
         id,
         &Action::Reply,
         "已修复，更换了门机板",
-        &cal,
-        &sla,
+        &cfg,
         now,
     )
     .await
@@ -197,8 +194,7 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
                 id,
                 &Action::Review { approved: true },
                 "",
-                &cal,
-                &sla,
+                &cfg,
                 now
             )
             .await,
@@ -212,8 +208,7 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
         id,
         &Action::Review { approved: true },
         "",
-        &cal,
-        &sla,
+        &cfg,
         now,
     )
     .await
@@ -227,8 +222,7 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
                 satisfaction: Satisfaction::Satisfied
             },
             "",
-            &cal,
-            &sla,
+            &cfg,
             now
         )
         .await,
@@ -243,8 +237,7 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
             satisfaction: Satisfaction::Dissatisfied,
         },
         "",
-        &cal,
-        &sla,
+        &cfg,
         now,
     )
     .await
@@ -253,7 +246,7 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
         (o.state.as_str(), o.rehandles, o.supervision_level),
         ("in_progress", 1, 0)
     );
-    orders::act(&t.db, &anju, id, &Action::Reply, "", &cal, &sla, now)
+    orders::act(&t.db, &anju, id, &Action::Reply, "", &cfg, now)
         .await
         .unwrap();
     orders::act(
@@ -262,8 +255,7 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
         id,
         &Action::Review { approved: true },
         "",
-        &cal,
-        &sla,
+        &cfg,
         now,
     )
     .await
@@ -276,8 +268,7 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
             satisfaction: Satisfaction::Dissatisfied,
         },
         "",
-        &cal,
-        &sla,
+        &cfg,
         now,
     )
     .await
@@ -286,7 +277,7 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
         (o.rehandles, o.supervision_level, o.supervising_region_code),
         (2, 1, 370_705_001_000)
     );
-    orders::act(&t.db, &anju, id, &Action::Reply, "", &cal, &sla, now)
+    orders::act(&t.db, &anju, id, &Action::Reply, "", &cfg, now)
         .await
         .unwrap();
     orders::act(
@@ -295,8 +286,7 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
         id,
         &Action::Review { approved: true },
         "",
-        &cal,
-        &sla,
+        &cfg,
         now,
     )
     .await
@@ -309,8 +299,7 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
             satisfaction: Satisfaction::Basic,
         },
         "",
-        &cal,
-        &sla,
+        &cfg,
         now,
     )
     .await
@@ -319,22 +308,23 @@ storage_test!(the_closed_loop_with_its_rules, |t| {
         &t.db,
         &street,
         id,
-        &Action::ReturnVisit,
+        &Action::ReturnVisit {
+            outcome: VisitOutcome::Solved,
+        },
         "电话回访，业主认可",
-        &cal,
-        &sla,
+        &cfg,
         now,
     )
     .await
     .unwrap();
-    let o = orders::act(&t.db, &street, id, &Action::Close, "", &cal, &sla, now)
+    let o = orders::act(&t.db, &street, id, &Action::Close, "", &cfg, now)
         .await
         .unwrap();
     assert_eq!(
         (o.state.as_str(), o.satisfaction.as_deref()),
         ("closed", Some("basic"))
     );
-    let illegal = orders::act(&t.db, &anju, id, &Action::Reply, "", &cal, &sla, now).await;
+    let illegal = orders::act(&t.db, &anju, id, &Action::Reply, "", &cfg, now).await;
     assert_eq!(
         illegal.unwrap_err().to_string(),
         "cannot reply to an order that is Closed / 工单当前状态为“已办结”，不能答复"
@@ -385,8 +375,7 @@ storage_test!(retries_never_make_a_second_order, |t| {
                 &resident,
                 &new_order(xq1),
                 Some("retry-7"),
-                &WorkCalendar::shipped(),
-                &SlaPolicy::default(),
+                &Settings::shipped(),
                 now,
             )
             .await
@@ -407,27 +396,26 @@ storage_test!(retries_never_make_a_second_order, |t| {
 
 storage_test!(escalation_runs_exactly_once_per_deadline, |t| {
     seed(&t.db).await;
-    let cal = WorkCalendar::shipped();
-    let sla = SlaPolicy::default();
+    let cfg = Settings::shipped();
     let filed = datetime!(2026-11-16 10:00 +8);
     let xq1 = compound_id(&t.db, "XQ1").await;
     let resident = owner(t, "13800138000", filed).await;
-    let (late, _) = orders::submit(&t.db, &resident, &new_order(xq1), None, &cal, &sla, filed)
+    let (late, _) = orders::submit(&t.db, &resident, &new_order(xq1), None, &cfg, filed)
         .await
         .unwrap();
-    let (answered, _) = orders::submit(&t.db, &resident, &new_order(xq1), None, &cal, &sla, filed)
+    let (answered, _) = orders::submit(&t.db, &resident, &new_order(xq1), None, &cfg, filed)
         .await
         .unwrap();
     let anju = actor(t, "anju", Role::CompanyAdmin, "91350100M000100Y43").await;
     for a in [Action::Sign, Action::Dispatch, Action::Start, Action::Reply] {
-        orders::act(&t.db, &anju, answered, &a, "", &cal, &sla, filed)
+        orders::act(&t.db, &anju, answered, &a, "", &cfg, filed)
             .await
             .unwrap();
     }
     let admin = Actor::cli();
     let due = datetime!(2026-11-24 00:00 +8);
     assert_eq!(
-        orders::sweep(&t.db, &cal, due - time::Duration::seconds(1))
+        orders::sweep(&t.db, &cfg, due - time::Duration::seconds(1))
             .await
             .unwrap(),
         0,
@@ -435,22 +423,22 @@ storage_test!(escalation_runs_exactly_once_per_deadline, |t| {
     );
     // The same instant written in another offset compares the same (SQLite compares text).
     assert_eq!(
-        orders::sweep(&t.db, &cal, datetime!(2026-11-23 20:00 +8))
+        orders::sweep(&t.db, &cfg, datetime!(2026-11-23 20:00 +8))
             .await
             .unwrap(),
         0
     );
     assert_eq!(
-        orders::sweep(&t.db, &cal, datetime!(2026-11-23 15:59:59 UTC))
+        orders::sweep(&t.db, &cfg, datetime!(2026-11-23 15:59:59 UTC))
             .await
             .unwrap(),
         0
     );
     // Two sweepers at once after the deadline (say, two instances after downtime): one escalation.
     let at = due + time::Duration::hours(30);
-    let (a, b) = tokio::join!(orders::sweep(&t.db, &cal, at), orders::sweep(&t.db, &cal, at));
+    let (a, b) = tokio::join!(orders::sweep(&t.db, &cfg, at), orders::sweep(&t.db, &cfg, at));
     assert_eq!(a.unwrap() + b.unwrap(), 1);
-    assert_eq!(orders::sweep(&t.db, &cal, at).await.unwrap(), 0, "exactly once");
+    assert_eq!(orders::sweep(&t.db, &cfg, at).await.unwrap(), 0, "exactly once");
     let o = orders::get(&t.db, &admin, late).await.unwrap().0;
     assert_eq!(
         (o.supervision_level, o.supervising_region_code),
@@ -468,7 +456,7 @@ storage_test!(escalation_runs_exactly_once_per_deadline, |t| {
     );
     // Still unanswered five working days later: level 2, the district; then 3, the city; then no more.
     assert_eq!(
-        orders::sweep(&t.db, &cal, datetime!(2026-12-01 00:00 +8))
+        orders::sweep(&t.db, &cfg, datetime!(2026-12-01 00:00 +8))
             .await
             .unwrap(),
         1
@@ -483,7 +471,7 @@ storage_test!(escalation_runs_exactly_once_per_deadline, |t| {
     );
     // Downtime over both later deadlines: the sweep catches up one level per deadline, in order.
     assert_eq!(
-        orders::sweep(&t.db, &cal, datetime!(2027-01-31 00:00 +8))
+        orders::sweep(&t.db, &cfg, datetime!(2027-01-31 00:00 +8))
             .await
             .unwrap(),
         1
@@ -494,7 +482,7 @@ storage_test!(escalation_runs_exactly_once_per_deadline, |t| {
         (3, 370_700_000_000)
     );
     assert_eq!(
-        orders::sweep(&t.db, &cal, datetime!(2027-06-01 00:00 +8))
+        orders::sweep(&t.db, &cfg, datetime!(2027-06-01 00:00 +8))
             .await
             .unwrap(),
         0,
@@ -503,11 +491,11 @@ storage_test!(escalation_runs_exactly_once_per_deadline, |t| {
     let (_, timeline) = orders::get(&t.db, &admin, late).await.unwrap();
     assert_eq!(timeline.iter().filter(|e| e.action == "escalate").count(), 3);
     // An order whose three deadlines all passed while no instance ran: one sweep, three levels.
-    let (forgotten, _) = orders::submit(&t.db, &resident, &new_order(xq1), None, &cal, &sla, filed)
+    let (forgotten, _) = orders::submit(&t.db, &resident, &new_order(xq1), None, &cfg, filed)
         .await
         .unwrap();
     assert_eq!(
-        orders::sweep(&t.db, &cal, datetime!(2027-06-01 00:00 +8))
+        orders::sweep(&t.db, &cfg, datetime!(2027-06-01 00:00 +8))
             .await
             .unwrap(),
         3
@@ -521,7 +509,7 @@ storage_test!(escalation_runs_exactly_once_per_deadline, |t| {
 
 storage_test!(monthly_figures_by_their_definitions, |t| {
     seed(&t.db).await;
-    let (cal, sla) = (WorkCalendar::shipped(), SlaPolicy::default());
+    let cfg = Settings::shipped();
     let xq1 = compound_id(&t.db, "XQ1").await;
     let resident = owner(t, "13800138000", datetime!(2025-11-03 09:00 +8)).await;
     let anju = actor(t, "anju", Role::CompanyAdmin, "91350100M000100Y43").await;
@@ -529,18 +517,10 @@ storage_test!(monthly_figures_by_their_definitions, |t| {
     let file = |at: OffsetDateTime| {
         let (db, resident) = (t.db.clone(), resident.clone());
         async move {
-            orders::submit(
-                &db,
-                &resident,
-                &new_order(xq1),
-                None,
-                &WorkCalendar::shipped(),
-                &SlaPolicy::default(),
-                at,
-            )
-            .await
-            .unwrap()
-            .0
+            orders::submit(&db, &resident, &new_order(xq1), None, &Settings::shipped(), at)
+                .await
+                .unwrap()
+                .0
         }
     };
     // November 2025: 5 orders; October 2026: 4; November 2026: 2.
@@ -556,18 +536,9 @@ storage_test!(monthly_figures_by_their_definitions, |t| {
     let step = |who: &Actor, id: i64, a: Action, at: OffsetDateTime| {
         let (db, who) = (t.db.clone(), who.clone());
         async move {
-            orders::act(
-                &db,
-                &who,
-                id,
-                &a,
-                "",
-                &WorkCalendar::shipped(),
-                &SlaPolicy::default(),
-                at,
-            )
-            .await
-            .unwrap()
+            orders::act(&db, &who, id, &a, "", &Settings::shipped(), at)
+                .await
+                .unwrap()
         }
     };
     step(&anju, quick, Action::Sign, datetime!(2026-11-02 10:00 +8)).await;
@@ -593,10 +564,9 @@ storage_test!(monthly_figures_by_their_definitions, |t| {
     // The slow one: signed two working days late, never replied, escalated once.
     step(&anju, slow, Action::Sign, datetime!(2026-11-06 09:00 +8)).await;
     let now = datetime!(2026-11-21 12:00 +8);
-    orders::sweep(&t.db, &cal, datetime!(2026-11-11 09:00 +8))
+    orders::sweep(&t.db, &cfg, datetime!(2026-11-11 09:00 +8))
         .await
         .unwrap();
-    let _ = sla;
 
     let f = orders::figures(
         &t.db,
@@ -664,7 +634,7 @@ storage_test!(figures_page_shows_the_chart_and_definitions, |t| {
 
 storage_test!(duplicate_hints, |t| {
     seed(&t.db).await;
-    let (cal, sla) = (WorkCalendar::shipped(), SlaPolicy::default());
+    let cfg = Settings::shipped();
     let xq1 = compound_id(&t.db, "XQ1").await;
     let now = datetime!(2026-11-16 10:00 +8);
     let a = owner(t, "13800138000", now).await;
@@ -680,8 +650,7 @@ storage_test!(duplicate_hints, |t| {
                 &who,
                 &n,
                 None,
-                &WorkCalendar::shipped(),
-                &SlaPolicy::default(),
+                &Settings::shipped(),
                 now + time::Duration::hours(hours),
             )
             .await
@@ -705,7 +674,7 @@ storage_test!(duplicate_hints, |t| {
         [same],
         "similar and close in time; not {other} (different text) nor {late} (three days later)"
     );
-    let _ = (cal, sla);
+    let _ = cfg;
 });
 
 storage_test!(photos_are_checked_and_stripped, |t| {
@@ -713,17 +682,9 @@ storage_test!(photos_are_checked_and_stripped, |t| {
     let now = OffsetDateTime::now_utc();
     let xq1 = compound_id(&t.db, "XQ1").await;
     let resident = owner(t, "13800138000", now).await;
-    let (id, _) = orders::submit(
-        &t.db,
-        &resident,
-        &new_order(xq1),
-        None,
-        &WorkCalendar::shipped(),
-        &SlaPolicy::default(),
-        now,
-    )
-    .await
-    .unwrap();
+    let (id, _) = orders::submit(&t.db, &resident, &new_order(xq1), None, &Settings::shipped(), now)
+        .await
+        .unwrap();
     let files = wuye::files::FileStore::new(t.db.clone(), wuye::files::FileBackend::Database);
     // A JPEG whose EXIF holds a location.
     let exif = b"Exif\0\0GPS 36.7N";
@@ -769,4 +730,376 @@ storage_test!(photos_are_checked_and_stripped, |t| {
         orders::photo(&t.db, &files, &hongda, id, 1).await,
         Err(OrderError::Denied(wuye::auth::Denied::Hidden))
     ));
+});
+
+storage_test!(city_settings_change_deadlines_and_only_admins_edit_them, |t| {
+    seed(&t.db).await;
+    let now = datetime!(2026-11-16 10:00 +8);
+    let xq1 = compound_id(&t.db, "XQ1").await;
+    let resident = owner(t, "13800138000", now).await;
+    let street = actor(t, "street", Role::StreetOfficer, "370705001").await;
+    let admin = Actor::cli();
+    let mut repair = Settings::shipped().policy("repair");
+    assert_eq!(
+        (repair.sign_days, repair.handle_days, repair.emergency),
+        (1, 5, false)
+    );
+    assert!(Settings::shipped().policy("elevator").emergency, "R4.5 default");
+    repair.handle_days = 3;
+    repair.emergency = true;
+    assert!(matches!(
+        wuye::settings::set_policy(&t.db, &street, "repair", &repair, now).await,
+        Err(wuye::settings::SettingsError::Denied(_))
+    ));
+    wuye::settings::set_policy(&t.db, &admin, "repair", &repair, now)
+        .await
+        .unwrap();
+    let bad = wuye::settings::CategoryPolicy {
+        sign_days: 9,
+        ..repair
+    };
+    assert!(matches!(
+        wuye::settings::set_policy(&t.db, &admin, "repair", &bad, now).await,
+        Err(wuye::settings::SettingsError::Invalid(m)) if m.contains("签收时限")
+    ));
+    // A bad calendar line is named and nothing is stored; a good one moves the deadline.
+    let e = wuye::settings::add_calendar_days(&t.db, &admin, "2026-11-19,off,x\n2026-11-20,maybe,y", now)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("line 2"), "{e}");
+    wuye::settings::add_calendar_days(&t.db, &admin, "# 测试\n2026-11-19,off,城市假日", now)
+        .await
+        .unwrap();
+    let cfg = Settings::load(&t.db).await.unwrap();
+    assert!(cfg.is_overridden("repair") && !cfg.is_overridden("cleaning"));
+    let mut n = new_order(xq1);
+    n.category = "repair".into();
+    let (id, _) = orders::submit(&t.db, &resident, &n, None, &cfg, now)
+        .await
+        .unwrap();
+    let o = orders::get(&t.db, &admin, id).await.unwrap().0;
+    assert!(o.emergency, "the city made repairs urgent");
+    // Three working days after Monday, skipping the city's Thursday holiday: end of Friday... of
+    // Tue, Wed, Fri → 24:00 Friday.
+    assert_eq!(o.handle_due, datetime!(2026-11-21 00:00 +8));
+    n.category = "cleaning".into();
+    let (id, _) = orders::submit(&t.db, &resident, &n, None, &cfg, now)
+        .await
+        .unwrap();
+    let o = orders::get(&t.db, &admin, id).await.unwrap().0;
+    assert!(!o.emergency);
+    assert_eq!(
+        o.handle_due,
+        datetime!(2026-11-25 00:00 +8),
+        "5 days, one of them a holiday"
+    );
+});
+
+storage_test!(assignment_merging_visits_and_notices, |t| {
+    seed(&t.db).await;
+    let cfg = Settings::shipped();
+    let now = datetime!(2026-11-16 10:00 +8);
+    let xq1 = compound_id(&t.db, "XQ1").await;
+    let first = owner(t, "13800138000", now).await;
+    let second = owner(t, "13900139000", now).await;
+    let anju = actor(t, "anju", Role::CompanyAdmin, "91350100M000100Y43").await;
+    let worker = actor(t, "anju-li", Role::CompanyStaff, "91350100M000100Y43").await;
+    let other = actor(t, "hongda", Role::CompanyStaff, "91110108551385082Q").await;
+    let community = actor(t, "community", Role::CommunityOfficer, "370705001001").await;
+    let (a, _) = orders::submit(&t.db, &first, &new_order(xq1), None, &cfg, now)
+        .await
+        .unwrap();
+    let (b, _) = orders::submit(&t.db, &second, &new_order(xq1), None, &cfg, now)
+        .await
+        .unwrap();
+
+    // Assignment: to the company's own staff only; the staff member finds it under "mine".
+    assert!(matches!(
+        orders::assign(&t.db, &anju, a, other.user_id.unwrap(), now).await,
+        Err(OrderError::Invalid(_))
+    ));
+    assert!(matches!(
+        orders::assign(&t.db, &worker, a, worker.user_id.unwrap(), now).await,
+        Err(OrderError::Denied(_))
+    ));
+    let o = orders::assign(&t.db, &anju, a, worker.user_id.unwrap(), now)
+        .await
+        .unwrap();
+    assert_eq!(o.assignee_user_id, worker.user_id);
+    let mine = orders::OrderFilter {
+        mine: Some(true),
+        ..Default::default()
+    };
+    let page = wuye::registry::Page::new(1, 10);
+    let listed = orders::list(&t.db, &worker, &mine, &page).await.unwrap();
+    assert_eq!(listed.items.iter().map(|o| o.id).collect::<Vec<_>>(), [a]);
+    let notes = wuye::notify::list(&t.db, &worker, &page).await.unwrap();
+    assert!(
+        notes.items[0].text_zh.contains(&format!("#{a}")),
+        "{:?}",
+        notes.items
+    );
+
+    // Merging: the duplicate closes as merged; its reporter follows the order it joined.
+    let merge = |into| Action::Merge { into };
+    assert!(matches!(
+        orders::act(&t.db, &anju, b, &merge(b), "", &cfg, now).await,
+        Err(OrderError::Invalid(_))
+    ));
+    let o = orders::act(&t.db, &anju, b, &merge(a), "", &cfg, now)
+        .await
+        .unwrap();
+    assert_eq!((o.state.as_str(), o.merged_into), ("merged", Some(a)));
+    assert!(
+        orders::act(&t.db, &anju, b, &Action::Sign, "", &cfg, now)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        orders::get(&t.db, &second, a).await.unwrap().0.id,
+        a,
+        "the second reporter sees the joined order"
+    );
+    for step in [Action::Sign, Action::Dispatch, Action::Start, Action::Reply] {
+        orders::act(&t.db, &worker, a, &step, "", &cfg, now)
+            .await
+            .unwrap();
+    }
+    for reporter in [&first, &second] {
+        let notes = wuye::notify::list(&t.db, reporter, &page).await.unwrap();
+        assert!(
+            notes
+                .items
+                .iter()
+                .any(|n| n.order_id == Some(a) && n.text_zh.contains("已答复")),
+            "every reporter hears of the reply: {:?}",
+            notes.items
+        );
+    }
+    assert!(wuye::notify::unread(&t.db, &second).await.unwrap() > 0);
+    wuye::notify::mark_read(&t.db, &second, now).await.unwrap();
+    assert_eq!(wuye::notify::unread(&t.db, &second).await.unwrap(), 0);
+
+    // A return visit that finds it unsolved reopens it; an unreachable one is recorded.
+    orders::act(
+        &t.db,
+        &community,
+        a,
+        &Action::Review { approved: true },
+        "",
+        &cfg,
+        now,
+    )
+    .await
+    .unwrap();
+    let visit = |outcome| Action::ReturnVisit { outcome };
+    let o = orders::act(
+        &t.db,
+        &community,
+        a,
+        &visit(VisitOutcome::NotSolved),
+        "",
+        &cfg,
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (o.state.as_str(), o.rehandles, o.visit_outcome.as_deref()),
+        ("in_progress", 1, Some("not_solved"))
+    );
+});
+
+storage_test!(unrated_orders_close_themselves_once_as_not_rated, |t| {
+    seed(&t.db).await;
+    let cfg = Settings::shipped();
+    let now = datetime!(2026-11-16 10:00 +8);
+    let xq1 = compound_id(&t.db, "XQ1").await;
+    let resident = owner(t, "13800138000", now).await;
+    let anju = actor(t, "anju", Role::CompanyAdmin, "91350100M000100Y43").await;
+    let street = actor(t, "street", Role::StreetOfficer, "370705001").await;
+    let (id, _) = orders::submit(&t.db, &resident, &new_order(xq1), None, &cfg, now)
+        .await
+        .unwrap();
+    for step in [Action::Sign, Action::Dispatch, Action::Start, Action::Reply] {
+        orders::act(&t.db, &anju, id, &step, "", &cfg, now).await.unwrap();
+    }
+    orders::act(
+        &t.db,
+        &street,
+        id,
+        &Action::Review { approved: true },
+        "",
+        &cfg,
+        now,
+    )
+    .await
+    .unwrap();
+    // Seven working days from Monday 16th: end of Wednesday 25th.
+    let due = datetime!(2026-11-26 00:00 +8);
+    assert_eq!(
+        orders::close_unrated(&t.db, due - time::Duration::seconds(1))
+            .await
+            .unwrap(),
+        0
+    );
+    let (x, y) = tokio::join!(
+        orders::close_unrated(&t.db, due),
+        orders::close_unrated(&t.db, due)
+    );
+    assert_eq!(x.unwrap() + y.unwrap(), 1, "exactly once with two sweepers");
+    let (o, timeline) = orders::get(&t.db, &street, id).await.unwrap();
+    assert_eq!(
+        (o.state.as_str(), o.satisfaction.as_deref()),
+        ("closed", Some("not_rated"))
+    );
+    assert_eq!(timeline.last().unwrap().actor, "system");
+    let f = orders::figures(&t.db, None, (2026, 11), due).await.unwrap();
+    assert_eq!(
+        (f.rated, f.not_rated),
+        (0, 1),
+        "never counted as satisfied (R4.6)"
+    );
+    assert_eq!(f.satisfaction_percent, None);
+    // Rating closes the window: a rated order is not closed by the sweep.
+    let (id2, _) = orders::submit(&t.db, &resident, &new_order(xq1), None, &cfg, now)
+        .await
+        .unwrap();
+    for step in [Action::Sign, Action::Dispatch, Action::Start, Action::Reply] {
+        orders::act(&t.db, &anju, id2, &step, "", &cfg, now)
+            .await
+            .unwrap();
+    }
+    orders::act(
+        &t.db,
+        &street,
+        id2,
+        &Action::Review { approved: true },
+        "",
+        &cfg,
+        now,
+    )
+    .await
+    .unwrap();
+    let rate = Action::Rate {
+        satisfaction: Satisfaction::Basic,
+    };
+    orders::act(&t.db, &resident, id2, &rate, "", &cfg, now)
+        .await
+        .unwrap();
+    assert_eq!(orders::close_unrated(&t.db, due).await.unwrap(), 0);
+});
+
+storage_test!(escalation_notifies_the_new_supervising_authority, |t| {
+    seed(&t.db).await;
+    let cfg = Settings::shipped();
+    let now = datetime!(2026-11-16 10:00 +8);
+    let xq1 = compound_id(&t.db, "XQ1").await;
+    let resident = owner(t, "13800138000", now).await;
+    let street = actor(t, "street", Role::StreetOfficer, "370705001").await;
+    let community = actor(t, "community", Role::CommunityOfficer, "370705001001").await;
+    let (id, _) = orders::submit(&t.db, &resident, &new_order(xq1), None, &cfg, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        orders::sweep(&t.db, &cfg, datetime!(2026-11-25 09:00 +8))
+            .await
+            .unwrap(),
+        1
+    );
+    let page = wuye::registry::Page::new(1, 10);
+    let notes = wuye::notify::list(&t.db, &street, &page).await.unwrap();
+    assert_eq!(notes.items.len(), 1);
+    assert_eq!(notes.items[0].order_id, Some(id));
+    assert!(
+        notes.items[0].text_zh.contains("日常督办"),
+        "{}",
+        notes.items[0].text_zh
+    );
+    assert!(
+        wuye::notify::list(&t.db, &community, &page)
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "the community below is not the supervising authority any more"
+    );
+});
+
+storage_test!(hotline_tickets_import_once_with_their_times, |t| {
+    seed(&t.db).await;
+    let cfg = Settings::shipped();
+    let now = datetime!(2026-11-20 10:00 +8);
+    let district = actor(t, "district", Role::DistrictOfficer, "370705").await;
+    let company = actor(t, "anju", Role::CompanyAdmin, "91350100M000100Y43").await;
+    let csv = "工单编号,受理时间,小区编码,诉求类别,诉求内容,来电人,来电号码,紧急\n\
+        H-1,2026-11-16 10:05,XQ1,报修,3号楼楼道灯不亮,王先生,13700137000,否\n\
+        H-2,2026/11/17 8:30,XQ1,elevator,电梯异响,,,\n";
+    assert!(matches!(
+        wuye::io::hotline::import(&t.db, &company, "h.csv", csv.as_bytes(), &cfg, now).await,
+        Err(OrderError::Denied(_))
+    ));
+    let r = wuye::io::hotline::import(&t.db, &district, "h.csv", csv.as_bytes(), &cfg, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status.as_str(), r.created, r.already),
+        ("applied", 2, 0),
+        "{:?}",
+        r.errors
+    );
+    let again = wuye::io::hotline::import(&t.db, &district, "h.csv", csv.as_bytes(), &cfg, now)
+        .await
+        .unwrap();
+    assert_eq!((again.created, again.already), (0, 2), "a ticket is filed once");
+    let page = wuye::registry::Page::new(1, 10);
+    let list = orders::list(&t.db, &district, &Default::default(), &page)
+        .await
+        .unwrap();
+    assert_eq!(list.items.len(), 2);
+    let h1 = list
+        .items
+        .iter()
+        .find(|o| o.external_ref.as_deref() == Some("H-1"))
+        .unwrap();
+    assert_eq!((h1.channel.as_str(), h1.category.as_str()), ("hotline", "repair"));
+    assert_eq!(
+        h1.created_at,
+        datetime!(2026-11-16 10:05 +8),
+        "deadlines run from the call"
+    );
+    assert_eq!(h1.handle_due, datetime!(2026-11-24 00:00 +8));
+    let h2 = list
+        .items
+        .iter()
+        .find(|o| o.external_ref.as_deref() == Some("H-2"))
+        .unwrap();
+    assert!(h2.emergency, "elevators are urgent");
+    // A bad file names row and column and files nothing.
+    let bad = "工单编号,受理时间,小区编码,诉求类别,诉求内容\n\
+        H-3,2026-11-18 09:00,XQ1,报修,好的一行\n\
+        H-4,昨天,NOPE,飞行,\n\
+        H-3,2026-11-18 09:00,XQ1,报修,重复编号\n";
+    let r = wuye::io::hotline::import(&t.db, &district, "bad.csv", bad.as_bytes(), &cfg, now)
+        .await
+        .unwrap();
+    assert_eq!(r.status, "rejected");
+    let cells: Vec<(u32, String)> = r.errors.iter().map(|e| (e.row, e.column.clone())).collect();
+    for (row, col) in [
+        (3, "B 受理时间(received_at)"),
+        (3, "C 小区编码(compound_code)"),
+        (3, "D 诉求类别(category)"),
+        (3, "E 诉求内容(description)"),
+        (4, "A 工单编号(ticket)"),
+    ] {
+        assert!(cells.contains(&(row, col.to_owned())), "{row} {col} in {cells:?}");
+    }
+    assert_eq!(
+        orders::list(&t.db, &district, &Default::default(), &page)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
 });

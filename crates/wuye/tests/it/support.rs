@@ -92,6 +92,11 @@ impl TestDb {
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().to_owned()
     }
+
+    /// The PostgreSQL URL of this test's database (`None` on SQLite, whose file is in `dir`).
+    pub fn url(&self) -> Option<String> {
+        self.pg.as_ref().map(|(admin, name)| replace_db(admin, name))
+    }
 }
 
 fn replace_db(url: &str, name: &str) -> String {

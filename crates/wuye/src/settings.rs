@@ -1,0 +1,310 @@
+//! City settings an administrator edits at run time: the SLA policy of each request category
+//! (DOMAIN.md R4.2 defaults, overridable per category and for the whole city) and the days
+//! added to the shipped working-day calendar (a new year's State Council notice).
+//!
+//! **Architecture invariant:** the database is the only source; each instance keeps a
+//! read-only snapshot ([`Live`]) that it reloads after its own edits and at every sweeper tick
+//! (60 s), so every instance behind a load balancer follows an edit within a minute. Code that
+//! computes deadlines takes a `&Settings` snapshot, never the database, so one request uses one
+//! consistent calendar and policy.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+use utoipa::ToSchema;
+use wuye_model::{DayKind, SlaPolicy, WorkCalendar};
+
+use crate::auth::{self, Actor, Denied};
+use crate::db::{Db, DbError};
+use crate::orders::CATEGORIES;
+use crate::{db_read, db_run};
+
+/// The category key of the city-wide default row.
+pub const CITY_DEFAULT: &str = "*";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for SettingsError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(e.into())
+    }
+}
+
+/// The policy of one category: its time limits and whether it is an emergency (R4.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CategoryPolicy {
+    pub sign_days: u32,
+    pub handle_days: u32,
+    pub max_extension_days: u32,
+    pub max_extensions: u32,
+    pub return_days: u32,
+    pub rate_days: u32,
+    pub emergency: bool,
+}
+
+impl CategoryPolicy {
+    pub fn sla(&self) -> SlaPolicy {
+        SlaPolicy {
+            sign_days: self.sign_days,
+            handle_days: self.handle_days,
+            max_extension_days: self.max_extension_days,
+            max_extensions: self.max_extensions,
+            return_days: self.return_days,
+            rate_days: self.rate_days,
+        }
+    }
+
+    fn from_sla(p: SlaPolicy, emergency: bool) -> Self {
+        Self {
+            sign_days: p.sign_days,
+            handle_days: p.handle_days,
+            max_extension_days: p.max_extension_days,
+            max_extensions: p.max_extensions,
+            return_days: p.return_days,
+            rate_days: p.rate_days,
+            emergency,
+        }
+    }
+
+    /// Limits a person may set: whole working days, within reason.
+    pub fn check(&self) -> Result<(), SettingsError> {
+        let days = [
+            ("sign_days", self.sign_days, 1),
+            ("handle_days", self.handle_days, 1),
+            ("max_extension_days", self.max_extension_days, 0),
+            ("return_days", self.return_days, 1),
+            ("rate_days", self.rate_days, 1),
+        ];
+        for (name, v, min) in days {
+            if v < min || v > 60 {
+                return Err(SettingsError::Invalid(format!(
+                    "{name} must be {min} to 60 working days, not {v} / 时限须为 {min} 至 60 个工作日"
+                )));
+            }
+        }
+        if self.sign_days > self.handle_days {
+            return Err(SettingsError::Invalid(
+                "the time to sign cannot exceed the time to handle / 签收时限不能长于办理时限".into(),
+            ));
+        }
+        if self.max_extensions > 5 {
+            return Err(SettingsError::Invalid(
+                "at most 5 extensions / 延期次数最多 5 次".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+type PolicyRow = (String, i64, i64, i64, i64, i64, i64, bool);
+
+/// One consistent snapshot of the city's settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub calendar: WorkCalendar,
+    /// Rows the administrator set, by category (and [`CITY_DEFAULT`]).
+    overrides: HashMap<String, CategoryPolicy>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self::shipped()
+    }
+}
+
+impl Settings {
+    /// The shipped calendar and the R4.2 defaults, nothing overridden.
+    pub fn shipped() -> Self {
+        Self {
+            calendar: WorkCalendar::shipped(),
+            overrides: HashMap::new(),
+        }
+    }
+
+    /// The effective policy of a category: its own row, else the city default row, else R4.2
+    /// with the category's built-in emergency flag.
+    pub fn policy(&self, category: &str) -> CategoryPolicy {
+        if let Some(p) = self.overrides.get(category) {
+            return *p;
+        }
+        let emergency = CATEGORIES.iter().any(|c| c.0 == category && c.3);
+        match self.overrides.get(CITY_DEFAULT) {
+            Some(p) => CategoryPolicy { emergency, ..*p },
+            None => CategoryPolicy::from_sla(SlaPolicy::default(), emergency),
+        }
+    }
+
+    /// Whether a category's policy is the administrator's own row.
+    pub fn is_overridden(&self, category: &str) -> bool {
+        self.overrides.contains_key(category)
+    }
+
+    pub async fn load(db: &Db) -> Result<Self, SettingsError> {
+        let rows: Vec<PolicyRow> = db_read!(db, pool => sqlx::query_as(
+            "SELECT category, sign_days, handle_days, max_extension_days, max_extensions, return_days, rate_days, emergency FROM sla_policies")
+            .fetch_all(pool).await)?;
+        let days: Vec<(Date, String, String)> = db_read!(db, pool => sqlx::query_as(
+            "SELECT day, kind, name FROM calendar_days ORDER BY day").fetch_all(pool).await)?;
+        let mut calendar = WorkCalendar::shipped();
+        for (day, kind, name) in days {
+            let kind = if kind == "work" {
+                DayKind::Work
+            } else {
+                DayKind::Off
+            };
+            calendar.insert(day, kind, name);
+        }
+        let u = |v: i64| u32::try_from(v).unwrap_or(0);
+        let overrides = rows
+            .into_iter()
+            .map(|(c, s, h, me, mx, r, rate, e)| {
+                let p = CategoryPolicy {
+                    sign_days: u(s),
+                    handle_days: u(h),
+                    max_extension_days: u(me),
+                    max_extensions: u(mx),
+                    return_days: u(r),
+                    rate_days: u(rate),
+                    emergency: e,
+                };
+                (c, p)
+            })
+            .collect();
+        Ok(Self { calendar, overrides })
+    }
+}
+
+/// The snapshot an instance serves from; see the module's invariant. It loads itself from the
+/// database on first use.
+#[derive(Debug, Default)]
+pub struct Live {
+    snapshot: RwLock<Arc<Settings>>,
+    loaded: AtomicBool,
+}
+
+impl Live {
+    /// The current snapshot (loaded from the database the first time).
+    pub async fn get(&self, db: &Db) -> Arc<Settings> {
+        if !self.loaded.load(Ordering::Acquire)
+            && let Err(e) = self.reload(db).await
+        {
+            tracing::warn!(error = %e, "settings could not be loaded; using the shipped defaults");
+        }
+        match self.snapshot.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub async fn reload(&self, db: &Db) -> Result<(), SettingsError> {
+        let fresh = Arc::new(Settings::load(db).await?);
+        match self.snapshot.write() {
+            Ok(mut g) => *g = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        self.loaded.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+fn require_city_admin(actor: &Actor) -> Result<(), Denied> {
+    match actor.require_admin(false)? {
+        None => Ok(()),
+        // A city administrator whose scope is the whole city (a region of city level).
+        Some(code) if code.level() <= wuye_model::RegionLevel::City => Ok(()),
+        Some(_) => Err(Denied::Role),
+    }
+}
+
+/// Sets the policy of one category (or of the city, [`CITY_DEFAULT`]). Audited.
+pub async fn set_policy(
+    db: &Db,
+    actor: &Actor,
+    category: &str,
+    p: &CategoryPolicy,
+    now: OffsetDateTime,
+) -> Result<(), SettingsError> {
+    require_city_admin(actor)?;
+    if category != CITY_DEFAULT && !CATEGORIES.iter().any(|c| c.0 == category) {
+        return Err(SettingsError::Invalid(format!(
+            "unknown category {category:?} / 诉求类别无效"
+        )));
+    }
+    p.check()?;
+    let now = crate::clock::db_time(now);
+    let sql = "INSERT INTO sla_policies (category, sign_days, handle_days, max_extension_days, max_extensions, return_days, rate_days, \
+        emergency, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (category) DO UPDATE SET \
+        sign_days = excluded.sign_days, handle_days = excluded.handle_days, max_extension_days = excluded.max_extension_days, \
+        max_extensions = excluded.max_extensions, return_days = excluded.return_days, rate_days = excluded.rate_days, \
+        emergency = excluded.emergency, updated_at = excluded.updated_at, updated_by = excluded.updated_by";
+    db_run!(db, pool => sqlx::query(sql).bind(category).bind(i64::from(p.sign_days)).bind(i64::from(p.handle_days))
+        .bind(i64::from(p.max_extension_days)).bind(i64::from(p.max_extensions)).bind(i64::from(p.return_days))
+        .bind(i64::from(p.rate_days)).bind(p.emergency).bind(now).bind(&actor.login).execute(pool).await.map(|_| ()))?;
+    auth::audit(
+        db,
+        actor,
+        "sla_policy.set",
+        "sla_policy",
+        category,
+        None,
+        serde_json::to_value(p).ok(),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Adds calendar days from text in the shipped file's format (`YYYY-MM-DD,off|work,name`).
+/// All or nothing: a bad line names its number and nothing is stored. Returns the day count.
+pub async fn add_calendar_days(
+    db: &Db,
+    actor: &Actor,
+    text: &str,
+    now: OffsetDateTime,
+) -> Result<usize, SettingsError> {
+    require_city_admin(actor)?;
+    let mut parsed = WorkCalendar::default();
+    parsed
+        .extend_csv(text)
+        .map_err(|e| SettingsError::Invalid(format!("{e}: {}", e.reason)))?;
+    let days: Vec<(Date, DayKind, String)> = parsed.listed().map(|(d, k, n)| (d, k, n.to_owned())).collect();
+    if days.is_empty() {
+        return Err(SettingsError::Invalid(
+            "no days in the file / 文件中没有日期".into(),
+        ));
+    }
+    let now = crate::clock::db_time(now);
+    let sql = "INSERT INTO calendar_days (day, kind, name, added_at, added_by) VALUES ($1, $2, $3, $4, $5) \
+        ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name, added_at = excluded.added_at, added_by = excluded.added_by";
+    db_run!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        for (day, kind, name) in &days {
+            let kind = if *kind == DayKind::Work { "work" } else { "off" };
+            sqlx::query(sql).bind(day).bind(kind).bind(name).bind(now).bind(&actor.login).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }.await)?;
+    auth::audit(
+        db,
+        actor,
+        "calendar.add",
+        "calendar",
+        &days.len().to_string(),
+        None,
+        Some(serde_json::json!({ "days": days.len() })),
+        now,
+    )
+    .await?;
+    Ok(days.len())
+}
