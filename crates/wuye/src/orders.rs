@@ -160,11 +160,25 @@ pub async fn submit(
     settings: &Settings,
     now: OffsetDateTime,
 ) -> Result<(i64, bool), OrderError> {
-    submit_received(db, actor, new, key, None, settings, now).await
+    submit_received(db, actor, new, key, None, settings, None, now).await
+}
+
+/// [`submit`] through a group-commit [`OrderWriter`] (the server's path).
+pub async fn submit_grouped(
+    db: &Db,
+    writer: &OrderWriter,
+    actor: &Actor,
+    new: &NewOrder,
+    key: Option<&str>,
+    settings: &Settings,
+    now: OffsetDateTime,
+) -> Result<(i64, bool), OrderError> {
+    submit_received(db, actor, new, key, None, settings, Some(writer), now).await
 }
 
 /// [`submit`] for an order received earlier elsewhere (a 12345 ticket): its deadlines run from
 /// `received.1`, and it keeps the hotline's ticket number `received.0`.
+#[allow(clippy::too_many_arguments)]
 pub async fn submit_received(
     db: &Db,
     actor: &Actor,
@@ -172,6 +186,7 @@ pub async fn submit_received(
     key: Option<&str>,
     received: Option<(&str, OffsetDateTime)>,
     settings: &Settings,
+    writer: Option<&OrderWriter>,
     now: OffsetDateTime,
 ) -> Result<(i64, bool), OrderError> {
     let now = crate::clock::db_time(received.map(|r| r.1).unwrap_or(now));
@@ -219,8 +234,9 @@ pub async fn submit_received(
             ));
         }
     }
-    let channel = match new.channel.as_deref() {
-        Some(c @ ("web" | "phone" | "walk_in" | "api" | "open311" | "hotline")) => c,
+    const CHANNELS: [&str; 6] = ["web", "phone", "walk_in", "api", "open311", "hotline"];
+    let channel: &'static str = match new.channel.as_deref() {
+        Some(c) if CHANNELS.contains(&c) => CHANNELS.iter().copied().find(|x| *x == c).unwrap_or("api"),
         Some(other) => {
             return Err(OrderError::Invalid(format!(
                 "unknown channel {other:?} / 渠道无效"
@@ -240,42 +256,191 @@ pub async fn submit_received(
             new.reporter_phone.trim().to_owned(),
         )
     };
+    let row = OrderRow {
+        compound_id: new.compound_id,
+        room_id: new.room_id,
+        place: new.place.trim().to_owned(),
+        category: cat.0,
+        channel,
+        description: description.to_owned(),
+        reporter_user_id: if role == Role::Owner { actor.user_id } else { None },
+        reporter_name,
+        reporter_phone,
+        emergency: new.emergency || policy.emergency,
+        handler,
+        region,
+        sign_due,
+        handle_due,
+        key: key.map(str::to_owned),
+        now,
+        external_ref: received.map(|r| r.0.to_owned()),
+        actor_user_id: actor.user_id,
+        actor_label: auth::display_login(&actor.login),
+    };
+    match writer {
+        Some(w) => w.write(db, row).await,
+        None => {
+            write_batch(db, std::slice::from_ref(&row))
+                .await
+                .and_then(|mut r| r.pop().ok_or(OrderError::Changed))?
+                .resolve(db)
+                .await
+        }
+    }
+}
+
+/// A validated order, ready to be written.
+#[derive(Debug, Clone)]
+struct OrderRow {
+    compound_id: i64,
+    room_id: Option<i64>,
+    place: String,
+    category: &'static str,
+    channel: &'static str,
+    description: String,
+    reporter_user_id: Option<i64>,
+    reporter_name: String,
+    reporter_phone: String,
+    emergency: bool,
+    handler: Option<i64>,
+    region: i64,
+    sign_due: OffsetDateTime,
+    handle_due: OffsetDateTime,
+    key: Option<String>,
+    now: OffsetDateTime,
+    external_ref: Option<String>,
+    actor_user_id: Option<i64>,
+    actor_label: String,
+}
+
+/// What writing one row did: created it, or found its key taken by an earlier order.
+enum Written {
+    Created(i64),
+    KeyTaken(String),
+}
+
+impl Written {
+    async fn resolve(self, db: &Db) -> Result<(i64, bool), OrderError> {
+        match self {
+            Written::Created(id) => Ok((id, true)),
+            // The same key arrived twice at once: the other request created it.
+            Written::KeyTaken(key) => by_key(db, &key)
+                .await?
+                .map(|id| (id, false))
+                .ok_or(OrderError::Changed),
+        }
+    }
+}
+
+/// Writes orders and their first timeline entries in one transaction: nothing is
+/// acknowledged before its commit. A row whose idempotency key is taken is skipped
+/// (`ON CONFLICT DO NOTHING`, which aborts neither engine's transaction).
+async fn write_batch(db: &Db, rows: &[OrderRow]) -> Result<Vec<Written>, OrderError> {
     let sql = "INSERT INTO work_orders (compound_id, room_id, place, category, channel, description, reporter_user_id, reporter_name, \
         reporter_phone, state, emergency, handler_company_id, supervising_region_code, sign_due, handle_due, next_escalation_at, \
         idempotency_key, created_at, updated_at, region_code, created_month, external_ref) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $17, $13, $18, $19) RETURNING id";
-    let emergency = new.emergency || policy.emergency;
-    let who = auth::display_login(&actor.login);
-    // The order and its first timeline entry commit together: nothing is acknowledged before.
-    let inserted: Result<Vec<(i64,)>, sqlx::Error> = db_run!(db, pool => async {
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $17, $13, $18, $19) \
+        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
+    let written: Vec<Written> = db_run!(db, pool => async {
         let mut tx = pool.begin().await?;
-        let rows: Vec<(i64,)> = sqlx::query_as(sql)
-            .bind(new.compound_id).bind(new.room_id).bind(new.place.trim()).bind(cat.0).bind(channel).bind(description)
-            .bind(if role == Role::Owner { actor.user_id } else { None }).bind(reporter_name).bind(reporter_phone)
-            .bind(OrderState::Submitted.as_str()).bind(emergency).bind(handler).bind(region)
-            .bind(sign_due).bind(handle_due).bind(key).bind(now).bind(month_key(now)).bind(received.map(|r| r.0))
-            .fetch_all(&mut *tx).await?;
-        if let Some((id,)) = rows.first() {
-            sqlx::query("INSERT INTO order_events (order_id, at, actor_user_id, actor, action, from_state, to_state, note) \
-                VALUES ($1, $2, $3, $4, 'submit', NULL, 'submitted', $5)")
-                .bind(id).bind(now).bind(actor.user_id).bind(&who).bind(if emergency { "emergency / 紧急" } else { "" })
-                .execute(&mut *tx).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut events = Sql::new("INSERT INTO order_events (order_id, at, actor_user_id, actor, action, from_state, to_state, note) VALUES ");
+        let mut created = 0;
+        for r in rows {
+            let ids: Vec<(i64,)> = sqlx::query_as(sql)
+                .bind(r.compound_id).bind(r.room_id).bind(&r.place).bind(r.category).bind(r.channel).bind(&r.description)
+                .bind(r.reporter_user_id).bind(&r.reporter_name).bind(&r.reporter_phone)
+                .bind(OrderState::Submitted.as_str()).bind(r.emergency).bind(r.handler).bind(r.region)
+                .bind(r.sign_due).bind(r.handle_due).bind(&r.key).bind(r.now).bind(month_key(r.now)).bind(&r.external_ref)
+                .fetch_all(&mut *tx).await?;
+            match ids.first() {
+                Some((id,)) => {
+                    if created > 0 {
+                        events.push(", ");
+                    }
+                    created += 1;
+                    events.push("(").bind_i64(*id).push(", ").bind(crate::sql::Param::Ts(r.now));
+                    events.push(", ").bind(crate::sql::Param::OptI64(r.actor_user_id)).push(", ").bind_text(r.actor_label.clone());
+                    events.push(", 'submit', NULL, 'submitted', ").bind_text(if r.emergency { "emergency / 紧急" } else { "" }).push(")");
+                    out.push(Written::Created(*id));
+                }
+                None => out.push(Written::KeyTaken(r.key.clone().unwrap_or_default())),
+            }
+        }
+        if created > 0 {
+            bind_params!(sqlx::query(AssertSqlSafe(events.text)), events.params).execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(rows)
-    }.await);
-    let id = match inserted.map_err(DbError::from) {
-        Ok(rows) => rows.first().map(|r| r.0).ok_or(OrderError::Changed)?,
-        // The same key arrived twice at once: the other request created it.
-        Err(e) if key.is_some() && e.is_constraint() => {
-            return by_key(db, key.unwrap_or_default())
-                .await?
-                .map(|id| (id, false))
-                .ok_or(OrderError::Changed);
+        Ok::<_, sqlx::Error>(out)
+    }.await)?;
+    Ok(written)
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<(i64, bool), OrderError>>;
+
+/// Group commit of order submissions: concurrent submissions wait in a queue and one task
+/// writes whatever is waiting in one transaction (at most [`GROUP_MAX`]), then answers each.
+/// One commit for many orders: the single SQLite writer (and PostgreSQL's fsync per commit)
+/// stop being the bottleneck. Nothing is acknowledged before its commit; if a batch fails,
+/// each of its orders is retried alone, so one bad row cannot fail the others.
+#[derive(Debug, Default)]
+pub struct OrderWriter {
+    queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<(OrderRow, Reply)>>,
+}
+
+/// The most orders one group commit writes.
+pub const GROUP_MAX: usize = 128;
+
+impl OrderWriter {
+    async fn write(&self, db: &Db, row: OrderRow) -> Result<(i64, bool), OrderError> {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::channel(4 * GROUP_MAX);
+            tokio::spawn(group_commit(db.clone(), rx));
+            tx
+        });
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if queue.send((row.clone(), reply)).await.is_err() {
+            // The writer task is gone (runtime shutting down): write it here.
+            return match write_batch(db, std::slice::from_ref(&row)).await?.pop() {
+                Some(w) => w.resolve(db).await,
+                None => Err(OrderError::Changed),
+            };
         }
-        Err(e) => return Err(e.into()),
-    };
-    Ok((id, true))
+        answer.await.map_err(|_| OrderError::Changed)?
+    }
+}
+
+async fn group_commit(db: Db, mut rx: tokio::sync::mpsc::Receiver<(OrderRow, Reply)>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < GROUP_MAX {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let rows: Vec<OrderRow> = batch.iter().map(|(r, _)| r.clone()).collect();
+        match write_batch(&db, &rows).await {
+            Ok(written) => {
+                for ((_, reply), w) in batch.into_iter().zip(written) {
+                    let _ = reply.send(w.resolve(&db).await);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, orders = rows.len(), "group commit failed; writing one by one");
+                for (row, reply) in batch {
+                    let one = match write_batch(&db, std::slice::from_ref(&row)).await {
+                        Ok(mut w) => match w.pop() {
+                            Some(w) => w.resolve(&db).await,
+                            None => Err(OrderError::Changed),
+                        },
+                        Err(e) => Err(e),
+                    };
+                    let _ = reply.send(one);
+                }
+            }
+        }
+    }
 }
 
 async fn by_key(db: &Db, key: &str) -> Result<Option<i64>, OrderError> {

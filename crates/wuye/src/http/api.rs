@@ -620,8 +620,16 @@ async fn submit_order(
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 200);
-    let (id, created) =
-        crate::orders::submit(&st.db, &actor, &new, key, &*st.settings().await, st.clock.now()).await?;
+    let (id, created) = crate::orders::submit_grouped(
+        &st.db,
+        &st.orders,
+        &actor,
+        &new,
+        key,
+        &*st.settings().await,
+        st.clock.now(),
+    )
+    .await?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -40,6 +40,8 @@ pub struct AppState {
     pub sender: crate::otp::Sender,
     /// The city's calendar and work-order time limits (a snapshot of the database).
     pub settings: Arc<crate::settings::Live>,
+    /// Group commit of order submissions.
+    pub orders: Arc<crate::orders::OrderWriter>,
 }
 
 impl AppState {
@@ -140,6 +142,7 @@ pub fn app_with_settings(
         demo,
         sender,
         settings,
+        orders: Arc::default(),
     };
     Router::new()
         .merge(api)

@@ -447,7 +447,17 @@ pub async fn post_request(
         ),
         reporter_phone: p.get("phone").cloned().unwrap_or_default(),
     };
-    match crate::orders::submit(&st.db, &actor, &new, None, &*st.settings().await, st.clock.now()).await {
+    match crate::orders::submit_grouped(
+        &st.db,
+        &st.orders,
+        &actor,
+        &new,
+        None,
+        &*st.settings().await,
+        st.clock.now(),
+    )
+    .await
+    {
         Ok((id, _)) => respond(
             fmt,
             "service_requests",

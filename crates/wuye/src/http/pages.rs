@@ -2009,10 +2009,18 @@ async fn order_submit(State(st): State<AppState>, ctx: Ctx, form: Multipart) -> 
     let key = get("key");
     let key = (!key.is_empty()).then_some(key.as_str());
     let settings = st.settings().await;
-    let (id, created) = crate::orders::submit(&st.db, &ctx.actor, &new, key, &settings, st.clock.now())
-        .await
-        .map_err(AppError::from)
-        .or_page(lang)?;
+    let (id, created) = crate::orders::submit_grouped(
+        &st.db,
+        &st.orders,
+        &ctx.actor,
+        &new,
+        key,
+        &settings,
+        st.clock.now(),
+    )
+    .await
+    .map_err(AppError::from)
+    .or_page(lang)?;
     if created {
         for p in &photos {
             crate::orders::add_photo(&st.db, &st.files, &ctx.actor, id, p, st.clock.now())

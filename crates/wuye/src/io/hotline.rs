@@ -271,9 +271,17 @@ pub async fn import(
     let (mut created, mut already) = (0, 0);
     for (ticket, at, new) in &plan {
         let key = format!("hotline:{ticket}");
-        let (_, fresh) =
-            crate::orders::submit_received(db, actor, new, Some(&key), Some((ticket, *at)), settings, now)
-                .await?;
+        let (_, fresh) = crate::orders::submit_received(
+            db,
+            actor,
+            new,
+            Some(&key),
+            Some((ticket, *at)),
+            settings,
+            None,
+            now,
+        )
+        .await?;
         if fresh {
             created += 1;
         } else {

@@ -732,6 +732,10 @@ fn import_layouts_are_documented() {
     }
     assert!(doc.contains("## hotline-orders"));
     for c in wuye::io::hotline::COLUMNS {
-        assert!(doc.contains(&format!("`{}`", c.header())), "docs/import.md lacks {}", c.header());
+        assert!(
+            doc.contains(&format!("`{}`", c.header())),
+            "docs/import.md lacks {}",
+            c.header()
+        );
     }
 }
