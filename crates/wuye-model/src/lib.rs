@@ -5,17 +5,35 @@
 //! Everything here is a value with a validating constructor, so that a value of one of these
 //! types is valid by construction wherever it travels.
 
+// `enums` defines the `vocabulary!` macro used by later modules, so it comes first.
+#[macro_use]
+mod enums;
+
+mod ballot_log;
 mod calendar;
 mod decimal;
-mod enums;
+mod decision;
 mod figures;
 mod order;
 mod region;
 mod similar;
+mod tally_csv;
 mod uscc;
 
+pub use ballot_log::{
+    AuditError, BallotLog, BallotMode, Event, EventKind, FORMAT as BALLOT_EXPORT_FORMAT, Hash, LogError,
+    LogHeader, ReceiptMatch, ReplayError, Sid, VerifyError, VerifyErrorKind, VerifyReport, audit_enrolment,
+    eligibility_commitment, find_receipt, subject_pseudonym, verify, voter_pseudonym,
+};
 pub use calendar::{CST, CalendarError, DayKind, WorkCalendar};
 pub use decimal::{Area, DecimalError, Money};
+pub use decision::{
+    AnswerSheet, BallotBox, CandidateResult, CastError, Choice, Counts, DecisionOutcome, ElectionResult,
+    ElectionRules, FirmPick, FirmSelection, HolderIdError, Matter, ProposalError, RankKey, Roll, RollBuilder,
+    RollError, RollSettings, RoomEntry, RoomOnRoll, RuleVersion, SilentClauseResult, Subject, SubjectKey,
+    Tally, TallyError, ThresholdClass, Tie, Title, TitleRef, earliest_voting_day, elect, proposal_class,
+    select_firm, tally, tally_questions, tally_with_silent_clause,
+};
 pub use enums::{
     CommitteeRole, CompoundClass, ContractKind, EnumError, FeeModel, Lang, ManagementMode, OwnerKind, Role,
     RoomKind, VolunteerRole,
@@ -26,4 +44,7 @@ pub use order::{
 };
 pub use region::{RegionCode, RegionCodeError, RegionLevel};
 pub use similar::similarity_permille;
+pub use tally_csv::{
+    CsvFile, TallyInputError, TallyReport, read_ballots, read_rooms, tally_files, tally_files_under,
+};
 pub use uscc::{Uscc, UsccError};

@@ -1,0 +1,1736 @@
+//! The tamper-evident ballot log of one decision, its public export and the verifier (issue #5,
+//! DOMAIN.md R1.10). The full format is specified in `docs/ballot-export.md` of the repository;
+//! the summary below is normative for the code.
+//!
+//! # Chain
+//!
+//! Every event serialises to one canonical line (the `event` line of the export without the
+//! `event ` tag and without its trailing ` <hash>`):
+//!
+//! ```text
+//! <seq> <kind> <at> <sid> <area|-> <answers|-> <ref|-> <by|->
+//! ```
+//!
+//! and `hash = SHA-256(hex(prev) ‖ canonical line)`, where `hex(prev)` is the 64 lowercase hex
+//! digits of the previous event's hash. The first event's `prev` is the **genesis**, the SHA-256
+//! of the export's header lines (format, decision id, rule, mode, question classes, each with its
+//! line feed), so a chain belongs to one decision.
+//!
+//! # Export `wuye-ballot-export/1`
+//!
+//! ```text
+//! wuye-ballot-export/1
+//! decision <decision id>                        1–128 of A–Z a–z 0–9 . _ : -
+//! rule <civil_code_278|property_law_76>
+//! mode <open|secret>
+//! questions <ordinary|special>[,…]             one class per question on the ballot
+//! genesis <64 hex>
+//! subject <sid> <area> <answers|->              per enrolled subject, in enrolment order
+//! tally <q> <outcome> quorum=<met|not_met> total_area=… total_heads=… participating_area=…
+//!       participating_heads=… yes_area=… yes_heads=… no_area=… no_heads=… abstain_area=…
+//!       abstain_heads=…                         per question (one line in the file)
+//! event <seq> <kind> <at> <sid> <area|-> <answers|-> <ref|-> <by|-> <hash>
+//! head <64 hex>                                 hash of the last event (genesis if none)
+//! ```
+//!
+//! * `sid` — 32 lowercase hex digits. Open ballot: [`subject_pseudonym`] (SHA-256 of the decision's
+//!   secret salt and the [`SubjectKey`], truncated). Secret ballot: the subject's
+//!   [`eligibility_commitment`]. No names, rooms or phone numbers appear anywhere.
+//! * `answers` — one letter per question: `y` yes, `n` no, `a` abstain, `_` blank (counted as an
+//!   abstention, R1.5).
+//! * `kind` — `enrol` (a subject and its area: the roll snapshot; all enrolments come first),
+//!   `cast` (online ballot), `changed` (replaces the ballot in force; `ref` = its hash),
+//!   `paper_entered` (a paper ballot keyed in; not in force yet), `paper_confirmed` (second check;
+//!   `ref` = the entry, which comes into force), `superseded` (withdraws the ballot in force or a
+//!   pending paper entry, `ref` = it).
+//! * `at` — Unix seconds (UTC), never decreasing. `by` — open ballot: pseudonym of the person who
+//!   acted ([`voter_pseudonym`]); secret ballot: always `-`.
+//! * The `subject` lines hold each subject's area and the answers of its ballot in force (`-` if
+//!   none); `tally` lines hold the statutory result per question. Both are recomputed by
+//!   [`verify`] from the events.
+//!
+//! A **receipt** is the hash of the voter's ballot event (`cast`, `changed` or `paper_entered`);
+//! [`find_receipt`] finds its line and says whether it is the ballot in force.
+//!
+//! **Secret ballots.** The subject's id in the log is a commitment `SHA-256(decision, token)` to a
+//! random token handed to the subject when its eligibility is checked (sealed envelope, or made
+//! on the owner's device and registered). The log carries no voter identity; the committee keeps
+//! the registration table (subject key → commitment) and [`audit_enrolment`] proves to an
+//! auditor that the enrolled commitments are exactly the roll's subjects with their areas. The
+//! secrecy holds against the public, not against whoever holds that table; and with
+//! area-weighted votes an unusual area can still identify a ballot.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+use crate::decimal::Area;
+use crate::decision::{
+    Choice, Counts, DecisionOutcome, Roll, RuleVersion, SubjectKey, Tally, ThresholdClass,
+};
+use crate::enums::{EnumError, Lang};
+
+/// The first line of an export.
+pub const FORMAT: &str = "wuye-ballot-export/1";
+
+const HEADER_LINES: usize = 5;
+
+// ---------------------------------------------------------------------------------------------
+// Digests and ids
+// ---------------------------------------------------------------------------------------------
+
+fn write_hex(bytes: &[u8], out: &mut String) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+}
+
+/// Exactly `2·N` lowercase hex digits.
+fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let b = s.as_bytes();
+    if b.len() != 2 * N {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; N];
+    for (o, pair) in out.iter_mut().zip(b.chunks_exact(2)) {
+        let (hi, lo) = (pair.first().copied()?, pair.get(1).copied()?);
+        *o = (digit(hi)? << 4) | digit(lo)?;
+    }
+    Some(out)
+}
+
+macro_rules! hex_id {
+    ($(#[$doc:meta])* $name:ident, $n:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub [u8; $n]);
+
+        impl $name {
+            /// Exactly the lowercase hex form written by `Display`.
+            pub fn parse(hex: &str) -> Option<Self> {
+                parse_hex::<$n>(hex).map(Self)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut s = String::with_capacity(2 * $n);
+                write_hex(&self.0, &mut s);
+                f.write_str(&s)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({self})", stringify!($name))
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+    };
+}
+
+hex_id!(
+    /// A SHA-256 digest: event hashes, genesis, receipts.
+    Hash,
+    32
+);
+
+hex_id!(
+    /// A pseudonymous subject (or person) id: 128 bits, 32 lowercase hex digits.
+    Sid,
+    16
+);
+
+/// SHA-256 over length-prefixed parts (so that no two part lists collide).
+fn digest(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+fn sid_of(parts: &[&[u8]]) -> Sid {
+    let d = digest(parts);
+    let mut s = [0u8; 16];
+    s.copy_from_slice(d.get(..16).unwrap_or(&[0; 16]));
+    Sid(s)
+}
+
+/// The open-ballot id of a subject: `SHA-256(len‖"wuye-subject/1", len‖salt, len‖key)` cut to 128
+/// bits. `salt` is the decision's secret random salt (not published), so ids cannot be guessed
+/// from owner ids; the platform, which holds the salt, can map them back.
+pub fn subject_pseudonym(salt: &[u8], key: &SubjectKey) -> Sid {
+    sid_of(&[b"wuye-subject/1", salt, key.as_str().as_bytes()])
+}
+
+/// The pseudonym of the person who acted on an open ballot (same construction, own tag).
+pub fn voter_pseudonym(salt: &[u8], voter_id: &str) -> Sid {
+    sid_of(&[b"wuye-voter/1", salt, voter_id.as_bytes()])
+}
+
+/// A secret-ballot eligibility commitment: `SHA-256(len‖"wuye-eligibility/1", len‖decision,
+/// len‖token)` cut to 128 bits. `token` is the subject's random secret (at least 16 bytes).
+pub fn eligibility_commitment(decision: &str, token: &[u8]) -> Sid {
+    sid_of(&[b"wuye-eligibility/1", decision.as_bytes(), token])
+}
+
+fn chain(prev: &Hash, canonical: &str) -> Hash {
+    let mut h = Sha256::new();
+    h.update(prev.to_string().as_bytes());
+    h.update(canonical.as_bytes());
+    Hash(h.finalize().into())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vocabularies, header, events
+// ---------------------------------------------------------------------------------------------
+
+vocabulary! {
+    /// 记名 / 不记名投票.
+    BallotMode ("ballot mode", "投票方式") {
+        Open = "open", "记名投票", "Open ballot";
+        Secret = "secret", "不记名投票", "Secret ballot";
+    }
+}
+
+vocabulary! {
+    /// What happened in the ballot log.
+    EventKind ("ballot event", "投票事件") {
+        Enrol = "enrol", "登记表决主体", "Subject enrolled";
+        Cast = "cast", "网上投票", "Cast online";
+        Changed = "changed", "修改选票", "Ballot changed";
+        PaperEntered = "paper_entered", "录入纸质选票", "Paper ballot entered";
+        PaperConfirmed = "paper_confirmed", "复核纸质选票", "Paper ballot confirmed";
+        Superseded = "superseded", "选票被取代作废", "Withdrawn as superseded";
+    }
+}
+
+/// The fixed part of a log: what the genesis is computed from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogHeader {
+    /// The decision's id: 1–128 characters of `A–Z a–z 0–9 . _ : -`.
+    pub decision: String,
+    pub rule: RuleVersion,
+    pub mode: BallotMode,
+    /// The threshold class of each question on the ballot (at least one).
+    pub classes: Vec<ThresholdClass>,
+}
+
+fn valid_decision_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+impl LogHeader {
+    fn validate(&self) -> Result<(), LogError> {
+        if !valid_decision_id(&self.decision) {
+            return Err(LogError::BadDecisionId(self.decision.clone()));
+        }
+        if self.classes.is_empty() {
+            return Err(LogError::NoQuestion);
+        }
+        Ok(())
+    }
+
+    /// The header lines, each with its line feed.
+    fn render(&self) -> String {
+        let classes: Vec<&str> = self.classes.iter().map(|c| c.as_str()).collect();
+        format!(
+            "{FORMAT}\ndecision {}\nrule {}\nmode {}\nquestions {}\n",
+            self.decision,
+            self.rule,
+            self.mode,
+            classes.join(",")
+        )
+    }
+
+    /// `SHA-256` of the header lines.
+    pub fn genesis(&self) -> Hash {
+        Hash(Sha256::digest(self.render().as_bytes()).into())
+    }
+}
+
+/// One event of the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// 1, 2, 3, …
+    pub seq: u64,
+    pub kind: EventKind,
+    /// Unix seconds, UTC.
+    pub at: i64,
+    pub sid: Sid,
+    /// `enrol` only.
+    pub area: Option<Area>,
+    /// `cast`, `changed`, `paper_entered` only.
+    pub answers: Option<Vec<Option<Choice>>>,
+    /// `changed`, `paper_confirmed`, `superseded` only.
+    pub refers_to: Option<Hash>,
+    /// Open ballot: who acted (not on `enrol`). Secret ballot: never.
+    pub by: Option<Sid>,
+    pub hash: Hash,
+}
+
+fn answer_char(c: Option<Choice>) -> char {
+    match c {
+        Some(Choice::Yes) => 'y',
+        Some(Choice::No) => 'n',
+        Some(Choice::Abstain) => 'a',
+        None => '_',
+    }
+}
+
+fn answers_text(a: &[Option<Choice>]) -> String {
+    a.iter().map(|c| answer_char(*c)).collect()
+}
+
+fn parse_answers(s: &str) -> Option<Vec<Option<Choice>>> {
+    if s.is_empty() {
+        return None;
+    }
+    s.chars()
+        .map(|c| match c {
+            'y' => Some(Some(Choice::Yes)),
+            'n' => Some(Some(Choice::No)),
+            'a' => Some(Some(Choice::Abstain)),
+            '_' => Some(None),
+            _ => None,
+        })
+        .collect()
+}
+
+fn opt<T: fmt::Display>(v: Option<&T>) -> String {
+    v.map_or_else(|| "-".to_owned(), ToString::to_string)
+}
+
+impl Event {
+    /// The canonical line that is hashed: `<seq> <kind> <at> <sid> <area|-> <answers|-> <ref|-> <by|->`.
+    pub fn canonical(&self) -> String {
+        format!(
+            "{} {} {} {} {} {} {} {}",
+            self.seq,
+            self.kind,
+            self.at,
+            self.sid,
+            opt(self.area.as_ref()),
+            self.answers
+                .as_deref()
+                .map_or_else(|| "-".to_owned(), answers_text),
+            opt(self.refers_to.as_ref()),
+            opt(self.by.as_ref()),
+        )
+    }
+
+    fn export_line(&self) -> String {
+        format!("event {} {}", self.canonical(), self.hash)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replay: the rules every log obeys (shared by the writer and the verifier)
+// ---------------------------------------------------------------------------------------------
+
+/// Why an event is not allowed at this point of the log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    #[error("event number {found}, expected {expected} / 事件序号不连续")]
+    Sequence { expected: u64, found: u64 },
+    #[error("time {at} is before the previous event's {previous} / 事件时间倒退")]
+    TimeGoesBack { previous: i64, at: i64 },
+    #[error("{kind} needs `{field}` / 缺少字段 {field}")]
+    MissingField { kind: EventKind, field: &'static str },
+    #[error("{kind} must have `-` as `{field}` / 字段 {field} 应为 -")]
+    UnexpectedField { kind: EventKind, field: &'static str },
+    #[error("{found} answers for {expected} questions / 答案数与议题数不符")]
+    AnswerCount { expected: usize, found: usize },
+    #[error("enrolment after voting started / 投票开始后不能再登记表决主体")]
+    EnrolAfterVoting,
+    #[error("subject {0} enrolled twice / 表决主体重复登记")]
+    DuplicateEnrol(Sid),
+    #[error("subject {0} is not enrolled / 表决主体未登记")]
+    NotEnrolled(Sid),
+    #[error("subject {0} already has a ballot in force: change or supersede it / 已有有效选票")]
+    AlreadyVoted(Sid),
+    #[error("subject {0} has no ballot in force to change / 没有可修改的选票")]
+    NothingToChange(Sid),
+    #[error("subject {0} already has a paper ballot awaiting confirmation / 已有待复核的纸质选票")]
+    PaperPending(Sid),
+    #[error("subject {0} has no paper ballot awaiting confirmation / 没有待复核的纸质选票")]
+    NothingToConfirm(Sid),
+    #[error("subject {0} has no ballot to supersede / 没有可作废的选票")]
+    NothingToSupersede(Sid),
+    #[error("refers to {found}, but the ballot concerned is {expected} / 引用的选票不符")]
+    WrongReference { expected: Hash, found: Hash },
+    #[error("negative area / 面积不能为负数")]
+    NegativeArea,
+    #[error("total enrolled area too large / 登记面积合计溢出")]
+    AreaOverflow,
+}
+
+#[derive(Debug, Clone)]
+struct Ballot {
+    hash: Hash,
+    answers: Vec<Option<Choice>>,
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    sid: Sid,
+    area: Area,
+    in_force: Option<Ballot>,
+    pending: Option<Ballot>,
+}
+
+/// The fields of an event before it is hashed.
+#[derive(Debug, Clone)]
+struct Body {
+    seq: u64,
+    kind: EventKind,
+    at: i64,
+    sid: Sid,
+    area: Option<Area>,
+    answers: Option<Vec<Option<Choice>>>,
+    refers_to: Option<Hash>,
+    by: Option<Sid>,
+}
+
+impl Body {
+    fn with_hash(self, hash: Hash) -> Event {
+        Event {
+            seq: self.seq,
+            kind: self.kind,
+            at: self.at,
+            sid: self.sid,
+            area: self.area,
+            answers: self.answers,
+            refers_to: self.refers_to,
+            by: self.by,
+            hash,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Replay {
+    questions: usize,
+    mode: BallotMode,
+    index: HashMap<Sid, usize>,
+    slots: Vec<Slot>,
+    next_seq: u64,
+    last_at: Option<i64>,
+    voting: bool,
+    total_area: i64,
+}
+
+impl Replay {
+    fn new(questions: usize, mode: BallotMode) -> Self {
+        Self {
+            questions,
+            mode,
+            index: HashMap::new(),
+            slots: Vec::new(),
+            next_seq: 1,
+            last_at: None,
+            voting: false,
+            total_area: 0,
+        }
+    }
+
+    fn slot(&self, sid: &Sid) -> Result<&Slot, ReplayError> {
+        self.index
+            .get(sid)
+            .and_then(|&i| self.slots.get(i))
+            .ok_or(ReplayError::NotEnrolled(*sid))
+    }
+
+    /// Checks an event against the state; changes nothing.
+    fn check(&self, e: &Body) -> Result<(), ReplayError> {
+        use EventKind as K;
+        if e.seq != self.next_seq {
+            return Err(ReplayError::Sequence {
+                expected: self.next_seq,
+                found: e.seq,
+            });
+        }
+        if let Some(previous) = self.last_at
+            && e.at < previous
+        {
+            return Err(ReplayError::TimeGoesBack { previous, at: e.at });
+        }
+        let kind = e.kind;
+        let need = |present: bool, wanted: bool, field: &'static str| match (present, wanted) {
+            (false, true) => Err(ReplayError::MissingField { kind, field }),
+            (true, false) => Err(ReplayError::UnexpectedField { kind, field }),
+            _ => Ok(()),
+        };
+        need(e.area.is_some(), kind == K::Enrol, "area")?;
+        need(
+            e.answers.is_some(),
+            matches!(kind, K::Cast | K::Changed | K::PaperEntered),
+            "answers",
+        )?;
+        let by_wanted = kind != K::Enrol && self.mode == BallotMode::Open;
+        need(e.by.is_some(), by_wanted, "by")?;
+        if let Some(a) = &e.answers
+            && a.len() != self.questions
+        {
+            return Err(ReplayError::AnswerCount {
+                expected: self.questions,
+                found: a.len(),
+            });
+        }
+        let wants_ref = matches!(kind, K::Changed | K::PaperConfirmed | K::Superseded);
+        if kind == K::Enrol {
+            need(e.refers_to.is_some(), false, "ref")?;
+            if self.voting {
+                return Err(ReplayError::EnrolAfterVoting);
+            }
+            if self.index.contains_key(&e.sid) {
+                return Err(ReplayError::DuplicateEnrol(e.sid));
+            }
+            let area = e.area.map_or(0, Area::hundredths);
+            if area < 0 {
+                return Err(ReplayError::NegativeArea);
+            }
+            if self.total_area.checked_add(area).is_none() {
+                return Err(ReplayError::AreaOverflow);
+            }
+            return Ok(());
+        }
+        let slot = self.slot(&e.sid)?;
+        // The ballot an event must refer to, if any.
+        let target = match kind {
+            K::Cast => {
+                if slot.in_force.is_some() {
+                    return Err(ReplayError::AlreadyVoted(e.sid));
+                }
+                None
+            }
+            K::PaperEntered => {
+                if slot.pending.is_some() {
+                    return Err(ReplayError::PaperPending(e.sid));
+                }
+                None
+            }
+            K::Changed => Some(
+                slot.in_force
+                    .as_ref()
+                    .ok_or(ReplayError::NothingToChange(e.sid))?
+                    .hash,
+            ),
+            K::PaperConfirmed => {
+                let p = slot
+                    .pending
+                    .as_ref()
+                    .ok_or(ReplayError::NothingToConfirm(e.sid))?;
+                if slot.in_force.is_some() {
+                    return Err(ReplayError::AlreadyVoted(e.sid));
+                }
+                Some(p.hash)
+            }
+            K::Superseded => {
+                let candidates = [slot.in_force.as_ref(), slot.pending.as_ref()];
+                let first = candidates
+                    .iter()
+                    .flatten()
+                    .next()
+                    .ok_or(ReplayError::NothingToSupersede(e.sid))?
+                    .hash;
+                match e.refers_to {
+                    Some(r) if candidates.iter().flatten().any(|b| b.hash == r) => Some(r),
+                    _ => Some(first),
+                }
+            }
+            K::Enrol => None,
+        };
+        need(e.refers_to.is_some(), wants_ref, "ref")?;
+        if let (Some(expected), Some(found)) = (target, e.refers_to)
+            && expected != found
+        {
+            return Err(ReplayError::WrongReference { expected, found });
+        }
+        Ok(())
+    }
+
+    /// Applies a checked event.
+    fn apply(&mut self, e: &Body, hash: Hash) {
+        use EventKind as K;
+        self.next_seq += 1;
+        self.last_at = Some(e.at);
+        if e.kind == K::Enrol {
+            let area = e.area.unwrap_or(Area::ZERO);
+            self.total_area = self.total_area.saturating_add(area.hundredths());
+            self.index.insert(e.sid, self.slots.len());
+            self.slots.push(Slot {
+                sid: e.sid,
+                area,
+                in_force: None,
+                pending: None,
+            });
+            return;
+        }
+        self.voting = true;
+        let Some(slot) = self.index.get(&e.sid).and_then(|&i| self.slots.get_mut(i)) else {
+            return;
+        };
+        let ballot = || Ballot {
+            hash,
+            answers: e.answers.clone().unwrap_or_default(),
+        };
+        match e.kind {
+            K::Cast | K::Changed => slot.in_force = Some(ballot()),
+            K::PaperEntered => slot.pending = Some(ballot()),
+            K::PaperConfirmed => slot.in_force = slot.pending.take(),
+            K::Superseded => {
+                if slot.in_force.as_ref().map(|b| b.hash) == e.refers_to {
+                    slot.in_force = None;
+                } else {
+                    slot.pending = None;
+                }
+            }
+            K::Enrol => {}
+        }
+    }
+
+    fn tallies(&self, classes: &[ThresholdClass], rule: RuleVersion) -> Vec<Tally> {
+        let mut counts = vec![Counts::default(); classes.len()];
+        for s in &self.slots {
+            for (q, c) in counts.iter_mut().enumerate() {
+                let ch = s
+                    .in_force
+                    .as_ref()
+                    .map(|b| b.answers.get(q).copied().flatten().unwrap_or(Choice::Abstain));
+                c.add(s.area, ch);
+            }
+        }
+        counts
+            .iter()
+            .zip(classes)
+            .map(|(c, &class)| Tally::from_counts(c, class, rule))
+            .collect()
+    }
+}
+
+fn subject_line(s: &Slot) -> String {
+    format!(
+        "subject {} {} {}",
+        s.sid,
+        s.area,
+        s.in_force
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |b| answers_text(&b.answers))
+    )
+}
+
+fn tally_line(q: usize, t: &Tally) -> String {
+    format!(
+        "tally {q} {} quorum={} total_area={} total_heads={} participating_area={} participating_heads={} \
+         yes_area={} yes_heads={} no_area={} no_heads={} abstain_area={} abstain_heads={}",
+        t.outcome,
+        if t.quorum_met { "met" } else { "not_met" },
+        t.total_area,
+        t.total_heads,
+        t.participating_area,
+        t.participating_heads,
+        t.yes_area,
+        t.yes_heads,
+        t.no_area,
+        t.no_heads,
+        t.abstain_area,
+        t.abstain_heads,
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The writer
+// ---------------------------------------------------------------------------------------------
+
+/// Why the log refused to be created or to take an event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogError {
+    #[error("decision id {0:?} must be 1–128 characters of A–Z a–z 0–9 . _ : - / 决定编号格式无效")]
+    BadDecisionId(String),
+    #[error("a ballot needs at least one question / 选票至少要有一个议题")]
+    NoQuestion,
+    #[error(
+        "pseudonyms from the roll are for open ballots; a secret ballot enrols commitments / 不记名投票须登记承诺值"
+    )]
+    NotOpen,
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+}
+
+/// The append-only ballot log of one decision.
+#[derive(Debug, Clone)]
+pub struct BallotLog {
+    header: LogHeader,
+    genesis: Hash,
+    events: Vec<Event>,
+    replay: Replay,
+}
+
+impl BallotLog {
+    /// A log with its enrolment (the roll snapshot): `(sid, area)` per subject, enrolled in sid
+    /// order so that the order reveals nothing about the roll.
+    pub fn new(header: LogHeader, at: i64, mut enrolment: Vec<(Sid, Area)>) -> Result<Self, LogError> {
+        header.validate()?;
+        enrolment.sort_unstable_by_key(|(sid, _)| *sid);
+        let mut log = Self {
+            genesis: header.genesis(),
+            replay: Replay::new(header.classes.len(), header.mode),
+            header,
+            events: Vec::with_capacity(enrolment.len() * 2),
+        };
+        for (sid, area) in enrolment {
+            log.push(Body {
+                seq: log.replay.next_seq,
+                kind: EventKind::Enrol,
+                at,
+                sid,
+                area: Some(area),
+                answers: None,
+                refers_to: None,
+                by: None,
+            })?;
+        }
+        Ok(log)
+    }
+
+    /// An open-ballot log enrolling every subject of `roll` under its [`subject_pseudonym`].
+    pub fn for_roll(header: LogHeader, at: i64, salt: &[u8], roll: &Roll) -> Result<Self, LogError> {
+        if header.mode != BallotMode::Open {
+            return Err(LogError::NotOpen);
+        }
+        let enrolment = roll
+            .subjects()
+            .map(|s| (subject_pseudonym(salt, &s.owned_key()), s.area))
+            .collect();
+        Self::new(header, at, enrolment)
+    }
+
+    fn push(&mut self, body: Body) -> Result<Hash, LogError> {
+        self.replay.check(&body)?;
+        let prev = self.events.last().map_or(self.genesis, |e| e.hash);
+        let mut e = body.with_hash(Hash([0; 32]));
+        e.hash = chain(&prev, &e.canonical());
+        let hash = e.hash;
+        let body = Body {
+            seq: e.seq,
+            kind: e.kind,
+            at: e.at,
+            sid: e.sid,
+            area: e.area,
+            answers: e.answers.clone(),
+            refers_to: e.refers_to,
+            by: e.by,
+        };
+        self.replay.apply(&body, hash);
+        self.events.push(e);
+        Ok(hash)
+    }
+
+    /// Appends a ballot event and returns its hash (for `cast`, `changed` and `paper_entered`:
+    /// the voter's receipt). `ref` is filled in from the state: `changed` → the ballot in force,
+    /// `paper_confirmed` → the pending paper entry, `superseded` → the ballot in force, or else
+    /// the pending paper entry. `answers` only for `cast`, `changed`, `paper_entered`; `by` only
+    /// on open ballots.
+    pub fn append(
+        &mut self,
+        kind: EventKind,
+        at: i64,
+        sid: Sid,
+        answers: Option<Vec<Option<Choice>>>,
+        by: Option<Sid>,
+    ) -> Result<Hash, LogError> {
+        let slot = self.replay.slot(&sid).ok();
+        let refers_to = match kind {
+            EventKind::Changed => slot.and_then(|s| s.in_force.as_ref()).map(|b| b.hash),
+            EventKind::PaperConfirmed => slot.and_then(|s| s.pending.as_ref()).map(|b| b.hash),
+            EventKind::Superseded => slot
+                .and_then(|s| s.in_force.as_ref().or(s.pending.as_ref()))
+                .map(|b| b.hash),
+            _ => None,
+        };
+        self.push(Body {
+            seq: self.replay.next_seq,
+            kind,
+            at,
+            sid,
+            area: None,
+            answers,
+            refers_to,
+            by,
+        })
+    }
+
+    pub fn header(&self) -> &LogHeader {
+        &self.header
+    }
+
+    pub fn genesis(&self) -> Hash {
+        self.genesis
+    }
+
+    /// The hash of the last event (the genesis when there is none): publish it to pin the log.
+    pub fn head(&self) -> Hash {
+        self.events.last().map_or(self.genesis, |e| e.hash)
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// The statutory tally of every question from the ballots in force.
+    pub fn tallies(&self) -> Vec<Tally> {
+        self.replay.tallies(&self.header.classes, self.header.rule)
+    }
+
+    /// The public export (see the module documentation).
+    pub fn export(&self) -> String {
+        let mut out = self.header.render();
+        out.push_str(&format!("genesis {}\n", self.genesis));
+        for s in &self.replay.slots {
+            out.push_str(&subject_line(s));
+            out.push('\n');
+        }
+        for (q, t) in self.tallies().iter().enumerate() {
+            out.push_str(&tally_line(q + 1, t));
+            out.push('\n');
+        }
+        for e in &self.events {
+            out.push_str(&e.export_line());
+            out.push('\n');
+        }
+        out.push_str(&format!("head {}\n", self.head()));
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The verifier
+// ---------------------------------------------------------------------------------------------
+
+/// What is wrong at the place a [`VerifyError`] names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyErrorKind {
+    #[error("not UTF-8 text / 不是 UTF-8 文本")]
+    NotUtf8,
+    #[error("the export must end with a line feed / 导出文件必须以换行结束")]
+    NoFinalNewline,
+    #[error("expected {0} / 此处应为 {0}")]
+    Expected(&'static str),
+    #[error("bad {0} / {0} 取值无效")]
+    BadValue(&'static str),
+    #[error("the line is not in canonical form / 该行不是规范格式")]
+    NotCanonical,
+    #[error(
+        "genesis {declared} does not match the header lines 1–5, which give {computed} / 创世哈希与文件头不符"
+    )]
+    GenesisMismatch { declared: Hash, computed: Hash },
+    #[error(
+        "hash {declared} does not match the event, which gives {computed}: this event or the hash was altered / \
+         事件哈希不符，该事件或其哈希被改动"
+    )]
+    HashMismatch { declared: Hash, computed: Hash },
+    #[error(transparent)]
+    Replay(ReplayError),
+    #[error("subject line does not match the log: {0} / 表决主体行与日志不符")]
+    SubjectMismatch(String),
+    #[error("tally does not match the events; recomputed: `{0}` / 统计行与重新计算的结果不符")]
+    TallyMismatch(String),
+    #[error("head {declared} is not the last event's hash {computed} / 链尾哈希不符")]
+    HeadMismatch { declared: Hash, computed: Hash },
+    #[error("nothing may follow the head line / 链尾之后不应再有内容")]
+    Trailing,
+}
+
+/// Where and why an export failed verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyError {
+    /// 1-based line number in the export.
+    pub line: usize,
+    /// The event's sequence number, when the line is (or refers to) an event.
+    pub event: Option<u64>,
+    pub kind: VerifyErrorKind,
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}", self.line)?;
+        if let Some(e) = self.event {
+            write!(f, " (event {e})")?;
+        }
+        write!(f, ": {}", self.kind)
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
+/// What a verified export contains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    pub header: LogHeader,
+    pub genesis: Hash,
+    pub head: Hash,
+    pub subjects: usize,
+    pub events: usize,
+    /// Subjects with a ballot in force.
+    pub ballots: usize,
+    /// The recomputed statutory tally per question (equal to the export's `tally` lines).
+    pub tallies: Vec<Tally>,
+}
+
+/// Where a receipt was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReceiptMatch {
+    pub line: usize,
+    pub seq: u64,
+    pub kind: EventKind,
+    pub sid: Sid,
+    pub answers: Vec<Option<Choice>>,
+    /// The ballot is the subject's ballot in force at the end (not changed or superseded, and
+    /// for paper: confirmed).
+    pub in_force: bool,
+}
+
+struct Verified {
+    report: VerifyReport,
+    replay: Replay,
+    receipt: Option<ReceiptMatch>,
+}
+
+fn err(line: usize, kind: VerifyErrorKind) -> VerifyError {
+    VerifyError {
+        line,
+        event: None,
+        kind,
+    }
+}
+
+/// Splits `line` into `n` fields after `tag ` (single spaces).
+fn fields<'a>(line: &'a str, tag: &str, n: usize) -> Option<Vec<&'a str>> {
+    let rest = line.strip_prefix(tag)?.strip_prefix(' ')?;
+    let v: Vec<&str> = rest.split(' ').collect();
+    (v.len() == n).then_some(v)
+}
+
+fn dash<T>(s: &str, parse: impl Fn(&str) -> Option<T>) -> Option<Option<T>> {
+    if s == "-" { Some(None) } else { parse(s).map(Some) }
+}
+
+fn parse_event(line: &str) -> Result<Event, VerifyErrorKind> {
+    use VerifyErrorKind::{BadValue, Expected};
+    let f = fields(line, "event", 9).ok_or(Expected(
+        "`event <seq> <kind> <at> <sid> <area> <answers> <ref> <by> <hash>`",
+    ))?;
+    let get = |i: usize| f.get(i).copied().unwrap_or("");
+    Ok(Event {
+        seq: get(0).parse().map_err(|_| BadValue("event number"))?,
+        kind: EventKind::parse(get(1)).map_err(|_| BadValue("event kind"))?,
+        at: get(2).parse().map_err(|_| BadValue("time"))?,
+        sid: Sid::parse(get(3)).ok_or(BadValue("subject id"))?,
+        area: dash(get(4), |s| Area::parse(s).ok()).ok_or(BadValue("area"))?,
+        answers: dash(get(5), parse_answers).ok_or(BadValue("answers"))?,
+        refers_to: dash(get(6), Hash::parse).ok_or(BadValue("ref"))?,
+        by: dash(get(7), Sid::parse).ok_or(BadValue("by"))?,
+        hash: Hash::parse(get(8)).ok_or(BadValue("hash"))?,
+    })
+}
+
+struct SubjectLine {
+    line: usize,
+    text: String,
+}
+
+/// Checks the form of a `subject` line (its content is checked against the events later).
+fn check_subject_line(line: &str) -> Result<(), VerifyErrorKind> {
+    use VerifyErrorKind::{BadValue, Expected, NotCanonical};
+    let f = fields(line, "subject", 3).ok_or(Expected("`subject <sid> <area> <answers>`"))?;
+    let get = |i: usize| f.get(i).copied().unwrap_or("");
+    let sid = Sid::parse(get(0)).ok_or(BadValue("subject id"))?;
+    let area = Area::parse(get(1)).map_err(|_| BadValue("area"))?;
+    let answers = dash(get(2), parse_answers).ok_or(BadValue("answers"))?;
+    let canon = format!(
+        "subject {sid} {area} {}",
+        answers.as_deref().map_or_else(|| "-".to_owned(), answers_text)
+    );
+    if canon == line { Ok(()) } else { Err(NotCanonical) }
+}
+
+const TALLY_KEYS: [&str; 10] = [
+    "total_area",
+    "total_heads",
+    "participating_area",
+    "participating_heads",
+    "yes_area",
+    "yes_heads",
+    "no_area",
+    "no_heads",
+    "abstain_area",
+    "abstain_heads",
+];
+
+/// Checks the form of a `tally` line (its figures are recomputed from the events later).
+fn check_tally_line(line: &str) -> Result<(), VerifyErrorKind> {
+    use VerifyErrorKind::{BadValue, Expected, NotCanonical};
+    let f = fields(line, "tally", 13).ok_or(Expected("`tally <q> <outcome> quorum=… total_area=… …`"))?;
+    let get = |i: usize| f.get(i).copied().unwrap_or("");
+    let q: usize = get(0).parse().map_err(|_| BadValue("question number"))?;
+    let outcome = DecisionOutcome::parse(get(1)).map_err(|_| BadValue("outcome"))?;
+    let quorum = match get(2) {
+        "quorum=met" => "met",
+        "quorum=not_met" => "not_met",
+        _ => return Err(BadValue("quorum")),
+    };
+    let mut canon = format!("tally {q} {outcome} quorum={quorum}");
+    for (i, key) in TALLY_KEYS.iter().enumerate() {
+        let value = get(i + 3)
+            .strip_prefix(key)
+            .and_then(|v| v.strip_prefix('='))
+            .ok_or(BadValue("tally field"))?;
+        let value = if key.ends_with("_area") {
+            Area::parse(value).map_err(|_| BadValue("area"))?.to_string()
+        } else {
+            value.parse::<u64>().map_err(|_| BadValue("count"))?.to_string()
+        };
+        canon.push_str(&format!(" {key}={value}"));
+    }
+    if canon == line { Ok(()) } else { Err(NotCanonical) }
+}
+
+fn verify_inner(bytes: &[u8], receipt: Option<&Hash>) -> Result<Verified, VerifyError> {
+    use VerifyErrorKind as K;
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes
+            .get(..e.valid_up_to())
+            .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+            + 1;
+        err(line, K::NotUtf8)
+    })?;
+    let Some(body) = text.strip_suffix('\n') else {
+        return Err(err(text.split('\n').count(), K::NoFinalNewline));
+    };
+    let mut lines = body.split('\n').enumerate().map(|(i, l)| (i + 1, l)).peekable();
+    let mut next = |what: &'static str, after: usize| lines.next().ok_or(err(after + 1, K::Expected(what)));
+
+    // Header.
+    let (n, l) = next("the format line `wuye-ballot-export/1`", 0)?;
+    if l != FORMAT {
+        return Err(err(n, K::Expected("the format line `wuye-ballot-export/1`")));
+    }
+    let (n, l) = next("`decision <id>`", n)?;
+    let decision = l
+        .strip_prefix("decision ")
+        .ok_or(err(n, K::Expected("`decision <id>`")))?;
+    if !valid_decision_id(decision) {
+        return Err(err(n, K::BadValue("decision id")));
+    }
+    let (n, l) = next("`rule <version>`", n)?;
+    let rule = l
+        .strip_prefix("rule ")
+        .ok_or(err(n, K::Expected("`rule <version>`")))
+        .and_then(|v| RuleVersion::parse(v).map_err(|_| err(n, K::BadValue("rule"))))?;
+    let (n, l) = next("`mode open|secret`", n)?;
+    let mode = l
+        .strip_prefix("mode ")
+        .ok_or(err(n, K::Expected("`mode open|secret`")))
+        .and_then(|v| BallotMode::parse(v).map_err(|_| err(n, K::BadValue("mode"))))?;
+    let (n, l) = next("`questions <class>,…`", n)?;
+    let classes = l
+        .strip_prefix("questions ")
+        .ok_or(err(n, K::Expected("`questions <class>,…`")))?
+        .split(',')
+        .map(|c| ThresholdClass::parse(c).map_err(|_| err(n, K::BadValue("question class"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let header = LogHeader {
+        decision: decision.to_owned(),
+        rule,
+        mode,
+        classes,
+    };
+    // Any header line that parsed but is not written exactly as rendered is refused.
+    for ((n, line), canon) in body
+        .split('\n')
+        .enumerate()
+        .zip(header.render().split('\n'))
+        .take(HEADER_LINES)
+    {
+        if line != canon {
+            return Err(err(n + 1, K::NotCanonical));
+        }
+    }
+    let (n, l) = next("`genesis <hash>`", n)?;
+    let declared = l
+        .strip_prefix("genesis ")
+        .ok_or(err(n, K::Expected("`genesis <hash>`")))
+        .and_then(|v| Hash::parse(v).ok_or(err(n, K::BadValue("genesis"))))?;
+    let genesis = header.genesis();
+    if declared != genesis {
+        return Err(err(
+            n,
+            K::GenesisMismatch {
+                declared,
+                computed: genesis,
+            },
+        ));
+    }
+    let after_genesis = n;
+
+    // Subject and tally lines are checked once the events are replayed.
+    let mut subjects = Vec::new();
+    while let Some((n, l)) = lines.next_if(|(_, l)| l.starts_with("subject ")) {
+        check_subject_line(l).map_err(|k| err(n, k))?;
+        subjects.push(SubjectLine {
+            line: n,
+            text: l.to_owned(),
+        });
+    }
+    let mut tallies = Vec::new();
+    while let Some((n, l)) = lines.next_if(|(_, l)| l.starts_with("tally ")) {
+        check_tally_line(l).map_err(|k| err(n, k))?;
+        tallies.push(SubjectLine {
+            line: n,
+            text: l.to_owned(),
+        });
+    }
+
+    // Events: canonical form, hash chain, replay.
+    let mut replay = Replay::new(header.classes.len(), header.mode);
+    let mut prev = genesis;
+    let mut events = 0;
+    let mut found: Option<ReceiptMatch> = None;
+    let mut last_line = tallies
+        .last()
+        .or(subjects.last())
+        .map_or(after_genesis, |s| s.line);
+    while let Some((n, l)) = lines.next_if(|(_, l)| l.starts_with("event ")) {
+        last_line = n;
+        let e = parse_event(l).map_err(|k| err(n, k))?;
+        let at = |kind| VerifyError {
+            line: n,
+            event: Some(e.seq),
+            kind,
+        };
+        if e.export_line() != l {
+            return Err(at(K::NotCanonical));
+        }
+        let computed = chain(&prev, &e.canonical());
+        if computed != e.hash {
+            return Err(at(K::HashMismatch {
+                declared: e.hash,
+                computed,
+            }));
+        }
+        let body = Body {
+            seq: e.seq,
+            kind: e.kind,
+            at: e.at,
+            sid: e.sid,
+            area: e.area,
+            answers: e.answers.clone(),
+            refers_to: e.refers_to,
+            by: e.by,
+        };
+        replay.check(&body).map_err(|r| at(K::Replay(r)))?;
+        replay.apply(&body, e.hash);
+        if receipt == Some(&e.hash) {
+            found = Some(ReceiptMatch {
+                line: n,
+                seq: e.seq,
+                kind: e.kind,
+                sid: e.sid,
+                answers: e.answers.clone().unwrap_or_default(),
+                in_force: false,
+            });
+        }
+        prev = e.hash;
+        events += 1;
+    }
+
+    // Head, then nothing.
+    let (n, l) = lines.next().ok_or(err(
+        last_line + 1,
+        K::Expected("a subject, tally, event or `head <hash>` line"),
+    ))?;
+    let declared = l
+        .strip_prefix("head ")
+        .ok_or(err(
+            n,
+            K::Expected("a subject, tally, event or `head <hash>` line"),
+        ))
+        .and_then(|v| Hash::parse(v).ok_or(err(n, K::BadValue("head"))))?;
+    if declared != prev {
+        return Err(err(
+            n,
+            K::HeadMismatch {
+                declared,
+                computed: prev,
+            },
+        ));
+    }
+    if let Some((n, _)) = lines.next() {
+        return Err(err(n, K::Trailing));
+    }
+
+    // Subject lines against the replayed log, in enrolment order.
+    let first_non_subject = subjects.last().map_or(after_genesis, |s| s.line) + 1;
+    for (i, slot) in replay.slots.iter().enumerate() {
+        let Some(s) = subjects.get(i) else {
+            return Err(err(
+                first_non_subject,
+                K::SubjectMismatch(format!("no subject line for enrolled subject {}", slot.sid)),
+            ));
+        };
+        let expected = subject_line(slot);
+        if s.text != expected {
+            return Err(err(s.line, K::SubjectMismatch(format!("expected `{expected}`"))));
+        }
+    }
+    if let Some(extra) = subjects.get(replay.slots.len()) {
+        return Err(err(
+            extra.line,
+            K::SubjectMismatch("subject not enrolled in the events".to_owned()),
+        ));
+    }
+
+    // Tally lines against the recomputed tally.
+    let computed = replay.tallies(&header.classes, header.rule);
+    let first_non_tally = tallies.last().map_or(first_non_subject, |t| t.line + 1);
+    for (q, t) in computed.iter().enumerate() {
+        let expected = tally_line(q + 1, t);
+        match tallies.get(q) {
+            Some(line) if line.text == expected => {}
+            Some(line) => return Err(err(line.line, K::TallyMismatch(expected))),
+            None => return Err(err(first_non_tally, K::TallyMismatch(expected))),
+        }
+    }
+    if let Some(extra) = tallies.get(computed.len()) {
+        return Err(err(extra.line, K::Expected("one tally line per question")));
+    }
+
+    if let Some(r) = found.as_mut() {
+        r.in_force = replay
+            .slot(&r.sid)
+            .ok()
+            .and_then(|s| s.in_force.as_ref())
+            .is_some_and(|b| Some(&b.hash) == receipt);
+    }
+    let ballots = replay.slots.iter().filter(|s| s.in_force.is_some()).count();
+    Ok(Verified {
+        report: VerifyReport {
+            subjects: replay.slots.len(),
+            events,
+            ballots,
+            tallies: computed,
+            genesis,
+            head: prev,
+            header,
+        },
+        replay,
+        receipt: found,
+    })
+}
+
+/// Verifies an export: canonical form of every line, the genesis against the header, every
+/// event hash in the chain, the rules of the log (sequence, time, one ballot in force per
+/// subject, references), every `subject` line and every `tally` line against the events, and
+/// the head. The first failure is reported with its line (and event number).
+///
+/// Compare [`VerifyReport::head`] with the head the committee published to detect a log that
+/// was rewritten as a whole.
+pub fn verify(export: impl AsRef<[u8]>) -> Result<VerifyReport, VerifyError> {
+    verify_inner(export.as_ref(), None).map(|v| v.report)
+}
+
+/// Verifies an export and finds the ballot event whose hash is `receipt`.
+pub fn find_receipt(export: impl AsRef<[u8]>, receipt: &Hash) -> Result<Option<ReceiptMatch>, VerifyError> {
+    verify_inner(export.as_ref(), Some(receipt)).map(|v| v.receipt)
+}
+
+/// Why the committee's registration table does not match an export's enrolment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    #[error("subject {0} is not on the roll / 表决主体不在名册中")]
+    NotOnRoll(SubjectKey),
+    #[error("subject {0} is registered twice / 表决主体重复登记")]
+    RegisteredTwice(SubjectKey),
+    #[error("commitment {0} is registered for two subjects / 承诺值重复")]
+    CommitmentTwice(Sid),
+    #[error("subject {0} has no registration / 表决主体未登记")]
+    NotRegistered(SubjectKey),
+    #[error("subject {key}: commitment {sid} is not enrolled in the export / 承诺值未在日志中登记")]
+    NotEnrolled { key: SubjectKey, sid: Sid },
+    #[error("subject {key}: enrolled with area {enrolled}, roll says {roll} / 登记面积与名册不符")]
+    AreaDiffers {
+        key: SubjectKey,
+        roll: Area,
+        enrolled: Area,
+    },
+    #[error("{0} enrolled in the export but registered for no subject / 日志中有未对应表决主体的登记")]
+    Unregistered(Sid),
+}
+
+/// The committee's audit of an export's enrolment: `registrations` maps each roll subject to
+/// its sid (secret ballot: its eligibility commitment; open ballot: its pseudonym). Passes iff
+/// the export verifies and the enrolled sids are exactly the roll's subjects, one each, with
+/// their areas. Returns the number of subjects.
+pub fn audit_enrolment(
+    export: impl AsRef<[u8]>,
+    roll: &Roll,
+    registrations: &[(SubjectKey, Sid)],
+) -> Result<usize, AuditError> {
+    let v = verify_inner(export.as_ref(), None)?;
+    let mut by_subject: HashMap<&str, Sid> = HashMap::with_capacity(registrations.len());
+    let mut seen: HashMap<Sid, ()> = HashMap::with_capacity(registrations.len());
+    for (key, sid) in registrations {
+        if roll.subject_index(key.as_str()).is_none() {
+            return Err(AuditError::NotOnRoll(key.clone()));
+        }
+        if by_subject.insert(key.as_str(), *sid).is_some() {
+            return Err(AuditError::RegisteredTwice(key.clone()));
+        }
+        if seen.insert(*sid, ()).is_some() {
+            return Err(AuditError::CommitmentTwice(*sid));
+        }
+    }
+    for s in roll.subjects() {
+        let sid = *by_subject
+            .get(s.key)
+            .ok_or_else(|| AuditError::NotRegistered(s.owned_key()))?;
+        let slot = v.replay.slot(&sid).map_err(|_| AuditError::NotEnrolled {
+            key: s.owned_key(),
+            sid,
+        })?;
+        if slot.area != s.area {
+            return Err(AuditError::AreaDiffers {
+                key: s.owned_key(),
+                roll: s.area,
+                enrolled: slot.area,
+            });
+        }
+    }
+    if let Some(extra) = v.replay.slots.iter().find(|s| !seen.contains_key(&s.sid)) {
+        return Err(AuditError::Unregistered(extra.sid));
+    }
+    Ok(roll.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::{RollSettings, RoomEntry, Title, tally_questions};
+
+    const SALT: &[u8] = b"decision-salt-0123456789abcdef";
+
+    fn room(id: &str, area: &str, owners: &[&str]) -> RoomEntry {
+        RoomEntry {
+            id: id.into(),
+            area: Area::parse(area).unwrap(),
+            parking: false,
+            title: if owners.is_empty() {
+                Title::Developer
+            } else {
+                Title::Owners(owners.iter().map(|s| (*s).to_owned()).collect())
+            },
+        }
+    }
+
+    fn roll() -> Roll {
+        Roll::build(
+            &[
+                room("1-101", "89.50", &["P", "S"]),
+                room("1-102", "120", &["P"]),
+                room("1-201", "75.25", &["Q"]),
+                room("1-202", "75.25", &["R"]),
+                room("1-301", "100", &["T"]),
+                room("1-302", "100", &["U"]),
+                room("1-401", "300", &[]),
+            ],
+            RollSettings::default(),
+        )
+        .unwrap()
+    }
+
+    fn header(mode: BallotMode) -> LogHeader {
+        LogHeader {
+            decision: "cmp-42:2025-07.covenant".into(),
+            rule: RuleVersion::CivilCode,
+            mode,
+            classes: vec![ThresholdClass::Ordinary, ThresholdClass::Special],
+        }
+    }
+
+    fn ans(s: &str) -> Option<Vec<Option<Choice>>> {
+        parse_answers(s)
+    }
+
+    fn sid(key: &str) -> Sid {
+        subject_pseudonym(SALT, &SubjectKey::parse(key).unwrap())
+    }
+
+    fn by(v: &str) -> Option<Sid> {
+        Some(voter_pseudonym(SALT, v))
+    }
+
+    /// An open-ballot log with every kind of event; returns it and P's receipts.
+    fn sample() -> (BallotLog, Hash, Hash) {
+        let roll = roll();
+        let mut log = BallotLog::for_roll(header(BallotMode::Open), 1_750_000_000, SALT, &roll).unwrap();
+        let t = 1_750_100_000;
+        let first = log
+            .append(EventKind::Cast, t, sid("P;S"), ans("yy"), by("P"))
+            .unwrap();
+        let changed = log
+            .append(EventKind::Changed, t + 5, sid("P;S"), ans("yn"), by("S"))
+            .unwrap();
+        log.append(EventKind::Cast, t + 6, sid("P"), ans("y_"), by("P"))
+            .unwrap();
+        log.append(EventKind::PaperEntered, t + 7, sid("Q"), ans("na"), by("clerk-1"))
+            .unwrap();
+        log.append(EventKind::PaperConfirmed, t + 8, sid("Q"), None, by("clerk-2"))
+            .unwrap();
+        log.append(EventKind::Cast, t + 9, sid("R"), ans("yy"), by("R"))
+            .unwrap();
+        // R's online ballot withdrawn in favour of a paper one.
+        log.append(EventKind::Superseded, t + 10, sid("R"), None, by("clerk-1"))
+            .unwrap();
+        log.append(
+            EventKind::PaperEntered,
+            t + 11,
+            sid("R"),
+            ans("ny"),
+            by("clerk-1"),
+        )
+        .unwrap();
+        log.append(EventKind::PaperConfirmed, t + 12, sid("R"), None, by("clerk-2"))
+            .unwrap();
+        // A paper entry that is withdrawn before confirmation.
+        log.append(
+            EventKind::PaperEntered,
+            t + 13,
+            sid("T"),
+            ans("yy"),
+            by("clerk-1"),
+        )
+        .unwrap();
+        log.append(EventKind::Superseded, t + 14, sid("T"), None, by("clerk-2"))
+            .unwrap();
+        log.append(
+            EventKind::Cast,
+            t + 15,
+            sid("developer"),
+            ans("nn"),
+            by("developer"),
+        )
+        .unwrap();
+        (log, first, changed)
+    }
+
+    #[test]
+    fn export_verifies_and_matches_the_tally() {
+        let (log, _, _) = sample();
+        let text = log.export();
+        let report = verify(&text).unwrap();
+        assert_eq!(report.subjects, 7);
+        assert_eq!(report.events, 7 + 12);
+        assert_eq!(report.ballots, 5, "P;S, P, Q, R, developer");
+        assert_eq!(report.head, log.head());
+        assert_eq!(report.genesis, log.genesis());
+        assert_eq!(report.tallies, log.tallies());
+        // Same figures as tallying the answer sheets on the roll directly.
+        let roll = roll();
+        let final_answers = |key: &str| match key {
+            "P;S" => ans("yn"),
+            "P" => ans("y_"),
+            "Q" => ans("na"),
+            "R" => ans("ny"),
+            "developer" => ans("nn"),
+            _ => None,
+        };
+        let sheets: Vec<_> = roll.subjects().map(|s| final_answers(s.key)).collect();
+        let direct = tally_questions(
+            &roll,
+            &sheets,
+            &header(BallotMode::Open).classes,
+            RuleVersion::CivilCode,
+        )
+        .unwrap();
+        assert_eq!(report.tallies, direct);
+        // No names, rooms or voter ids in the export.
+        for secret in ["1-101", "89.50;", "P;S", "clerk", "developer "] {
+            assert!(!text.contains(secret), "{secret} leaked");
+        }
+        assert!(text.starts_with("wuye-ballot-export/1\ndecision cmp-42:2025-07.covenant\n"));
+    }
+
+    fn line_of(text: &[u8], pos: usize) -> usize {
+        text.iter().take(pos).filter(|&&b| b == b'\n').count() + 1
+    }
+
+    #[test]
+    fn any_single_byte_change_fails_and_is_located() {
+        let (log, _, _) = sample();
+        let text = log.export().into_bytes();
+        let genesis_line = HEADER_LINES + 1;
+        for pos in 0..text.len() {
+            for mask in [0x01u8, 0x20, 0x80] {
+                let mut bad = text.clone();
+                bad[pos] ^= mask;
+                let e = verify(&bad).expect_err(&format!("byte {pos} ^ {mask:#x} went unnoticed"));
+                let line = line_of(&text, pos);
+                // A changed header field shows as a genesis mismatch.
+                let ok = e.line == line || (line <= HEADER_LINES && e.line == genesis_line);
+                assert!(
+                    ok,
+                    "byte {pos} {:?} (line {line}: {:?}) ^ {mask:#x}: reported {e}",
+                    text[pos] as char,
+                    String::from_utf8_lossy(text.split(|&b| b == b'\n').nth(line - 1).unwrap())
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn errors_name_the_line_and_event() {
+        let (log, _, _) = sample();
+        let text = log.export();
+        // Change R's paper answers in its event line: that event's hash no longer matches.
+        let lines: Vec<&str> = text.lines().collect();
+        let (n, l) = lines
+            .iter()
+            .enumerate()
+            .find(|(_, l)| l.starts_with("event ") && l.contains(" paper_entered ") && l.contains(" ny "))
+            .unwrap();
+        let forged = text.replace(l, &l.replace(" ny ", " yy "));
+        let e = verify(&forged).unwrap_err();
+        assert_eq!(e.line, n + 1);
+        let seq: u64 = l.split(' ').nth(1).unwrap().parse().unwrap();
+        assert_eq!(e.event, Some(seq));
+        assert!(matches!(e.kind, VerifyErrorKind::HashMismatch { .. }));
+        assert!(
+            e.to_string()
+                .starts_with(&format!("line {} (event {seq}): hash", n + 1)),
+            "{e}"
+        );
+        // Change a subject's summary: the subject line is named.
+        let (n, l) = lines
+            .iter()
+            .enumerate()
+            .find(|(_, l)| l.starts_with("subject ") && l.ends_with(" na"))
+            .unwrap();
+        let e = verify(text.replace(l, &l.replace(" na", " ya"))).unwrap_err();
+        assert_eq!(e.line, n + 1);
+        assert!(matches!(e.kind, VerifyErrorKind::SubjectMismatch(_)));
+        // Drop the last event: the head no longer matches.
+        let last_event = lines.iter().rposition(|l| l.starts_with("event ")).unwrap();
+        let mut cut: Vec<&str> = lines.clone();
+        cut.remove(last_event);
+        let e = verify(format!("{}\n", cut.join("\n"))).unwrap_err();
+        assert!(matches!(e.kind, VerifyErrorKind::HeadMismatch { .. }), "{e}");
+    }
+
+    #[test]
+    fn receipts_find_their_line() {
+        let (log, first, changed) = sample();
+        let text = log.export();
+        let m = find_receipt(&text, &changed).unwrap().unwrap();
+        assert_eq!(m.kind, EventKind::Changed);
+        assert_eq!(m.sid, sid("P;S"));
+        assert_eq!(Some(m.answers.clone()), ans("yn"));
+        assert!(m.in_force);
+        assert!(
+            text.lines()
+                .nth(m.line - 1)
+                .unwrap()
+                .ends_with(&changed.to_string())
+        );
+        let m = find_receipt(&text, &first).unwrap().unwrap();
+        assert!(!m.in_force, "replaced by the change");
+        assert_eq!(find_receipt(&text, &Hash([7; 32])).unwrap(), None);
+    }
+
+    #[test]
+    fn the_log_enforces_its_rules() {
+        let (mut log, _, _) = sample();
+        let t = 1_750_200_000;
+        let e = |r| Err(LogError::Replay(r));
+        assert_eq!(
+            log.append(EventKind::Cast, t, sid("P"), ans("nn"), by("P")),
+            e(ReplayError::AlreadyVoted(sid("P")))
+        );
+        assert_eq!(
+            log.append(EventKind::Changed, t, sid("U"), ans("nn"), by("U")),
+            e(ReplayError::NothingToChange(sid("U")))
+        );
+        assert_eq!(
+            log.append(EventKind::PaperConfirmed, t, sid("U"), None, by("c")),
+            e(ReplayError::NothingToConfirm(sid("U")))
+        );
+        assert_eq!(
+            log.append(EventKind::Superseded, t, sid("U"), None, by("c")),
+            e(ReplayError::NothingToSupersede(sid("U")))
+        );
+        assert_eq!(
+            log.append(EventKind::Cast, t, sid("U"), ans("n"), by("U")),
+            e(ReplayError::AnswerCount {
+                expected: 2,
+                found: 1
+            })
+        );
+        assert_eq!(
+            log.append(EventKind::Cast, t, sid("U"), ans("nn"), None),
+            e(ReplayError::MissingField {
+                kind: EventKind::Cast,
+                field: "by"
+            })
+        );
+        assert_eq!(
+            log.append(EventKind::Cast, t, Sid([9; 16]), ans("nn"), by("x")),
+            e(ReplayError::NotEnrolled(Sid([9; 16])))
+        );
+        assert_eq!(
+            log.append(EventKind::Cast, 5, sid("U"), ans("nn"), by("U")),
+            e(ReplayError::TimeGoesBack {
+                previous: 1_750_100_015,
+                at: 5
+            })
+        );
+        assert!(matches!(
+            log.append(EventKind::Enrol, t, Sid([1; 16]), None, None),
+            Err(LogError::Replay(ReplayError::MissingField { .. }))
+        ));
+        // Refused events leave no trace.
+        assert!(verify(log.export()).is_ok());
+        let bad = LogHeader {
+            decision: "has space".into(),
+            ..header(BallotMode::Open)
+        };
+        assert_eq!(
+            BallotLog::new(bad, 0, vec![]).unwrap_err(),
+            LogError::BadDecisionId("has space".into())
+        );
+        assert_eq!(
+            BallotLog::for_roll(header(BallotMode::Secret), 0, SALT, &roll()).unwrap_err(),
+            LogError::NotOpen
+        );
+    }
+
+    #[test]
+    fn secret_ballot_carries_only_commitments() {
+        let roll = roll();
+        let decision = "cmp-42:2025-07.covenant";
+        // The committee hands each subject a random token and keeps the registration table.
+        let tokens: Vec<Vec<u8>> = (0..roll.len())
+            .map(|i| format!("token-{i}-kq83hd92").into_bytes())
+            .collect();
+        let registrations: Vec<(SubjectKey, Sid)> = roll
+            .subjects()
+            .zip(&tokens)
+            .map(|(s, t)| (s.owned_key(), eligibility_commitment(decision, t)))
+            .collect();
+        let enrolment = roll
+            .subjects()
+            .zip(&registrations)
+            .map(|(s, (_, c))| (*c, s.area))
+            .collect();
+        let mut log = BallotLog::new(header(BallotMode::Secret), 1_750_000_000, enrolment).unwrap();
+        let mine = eligibility_commitment(decision, &tokens[0]);
+        let receipt = log
+            .append(EventKind::Cast, 1_750_000_100, mine, ans("yy"), None)
+            .unwrap();
+        let other = eligibility_commitment(decision, &tokens[2]);
+        log.append(EventKind::Cast, 1_750_000_200, other, ans("nn"), None)
+            .unwrap();
+        assert_eq!(
+            log.append(
+                EventKind::Cast,
+                1_750_000_300,
+                eligibility_commitment(decision, b"forged"),
+                ans("yy"),
+                None
+            ),
+            Err(LogError::Replay(ReplayError::NotEnrolled(
+                eligibility_commitment(decision, b"forged")
+            )))
+        );
+        assert_eq!(
+            log.append(EventKind::Cast, 1_750_000_300, other, ans("yy"), by("x")),
+            Err(LogError::Replay(ReplayError::UnexpectedField {
+                kind: EventKind::Cast,
+                field: "by"
+            }))
+        );
+        let text = log.export();
+        let report = verify(&text).unwrap();
+        assert_eq!(report.header.mode, BallotMode::Secret);
+        assert!(
+            text.lines()
+                .filter(|l| l.starts_with("event "))
+                .all(|l| l.split(' ').nth(8) == Some("-"))
+        );
+        // The owner finds their ballot from the token alone.
+        let m = find_receipt(&text, &receipt).unwrap().unwrap();
+        assert_eq!((m.sid, m.in_force), (mine, true));
+        // The committee's audit: the enrolled commitments are exactly the roll's subjects.
+        assert_eq!(audit_enrolment(&text, &roll, &registrations), Ok(7));
+        let mut wrong = registrations.clone();
+        wrong[1].1 = Sid([3; 16]);
+        assert!(matches!(
+            audit_enrolment(&text, &roll, &wrong),
+            Err(AuditError::NotEnrolled { .. })
+        ));
+        assert!(matches!(
+            audit_enrolment(&text, &roll, &registrations[1..]),
+            Err(AuditError::NotRegistered(_))
+        ));
+        let swapped: Vec<(SubjectKey, Sid)> = vec![
+            (registrations[0].0.clone(), registrations[6].1),
+            (registrations[6].0.clone(), registrations[0].1),
+        ]
+        .into_iter()
+        .chain(registrations[1..6].iter().cloned())
+        .collect();
+        assert!(matches!(
+            audit_enrolment(&text, &roll, &swapped),
+            Err(AuditError::AreaDiffers { .. })
+        ));
+    }
+
+    #[test]
+    fn hex_ids_are_strict() {
+        let h = Hash([0xab; 32]);
+        assert_eq!(Hash::parse(&h.to_string()), Some(h));
+        assert_eq!(Hash::parse(&h.to_string().to_uppercase()), None);
+        assert_eq!(Sid::parse("00"), None);
+        assert_eq!(
+            parse_answers("yna_"),
+            Some(vec![
+                Some(Choice::Yes),
+                Some(Choice::No),
+                Some(Choice::Abstain),
+                None
+            ])
+        );
+        assert_eq!(parse_answers(""), None);
+        assert_eq!(parse_answers("x"), None);
+    }
+}
