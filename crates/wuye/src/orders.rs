@@ -191,11 +191,6 @@ pub async fn submit_received(
 ) -> Result<(i64, bool), OrderError> {
     let now = crate::clock::db_time(received.map(|r| r.1).unwrap_or(now));
     let role = actor.require_signed_in()?;
-    if let Some(k) = key
-        && let Some(id) = by_key(db, k).await?
-    {
-        return Ok((id, false));
-    }
     let cat = category(&new.category).ok_or_else(|| {
         OrderError::Invalid(format!(
             "unknown category {:?}; expected one of {} / 诉求类别无效",
@@ -209,14 +204,23 @@ pub async fn submit_received(
             "describe the problem in 1 to 2,000 characters / 请用 1 至 2000 字描述问题".into(),
         ));
     }
-    // Staff file orders only for compounds in their reach; owners for any compound they report on.
-    if role != Role::Owner && !crate::registry::compound_in_scope(db, new.compound_id, &actor.scope).await? {
-        return Err(Denied::Hidden.into());
-    }
-    let row: Option<(i64, String, Option<i64>)> = db_read!(db, pool => sqlx::query_as(
+    // One read routes the order and checks the reach: staff file orders only for compounds in
+    // their reach; owners for any compound they report on. (A retried idempotency key is
+    // caught by the insert itself, so the common path has no extra read for it.)
+    let mut sql = Sql::new(
         "SELECT c.region_code, c.management_mode, (SELECT ct.company_id FROM contracts ct WHERE ct.compound_id = c.id \
-         AND ct.start_date <= $2 AND ct.end_date >= $2 ORDER BY ct.start_date DESC, ct.id DESC LIMIT 1) FROM compounds c WHERE c.id = $1")
-        .bind(new.compound_id).bind(today()).fetch_optional(pool).await)?;
+         AND ct.start_date <= $1 AND ct.end_date >= $1 ORDER BY ct.start_date DESC, ct.id DESC LIMIT 1) FROM compounds c WHERE c.id = ",
+    );
+    sql.params.push(crate::sql::Param::Date(today()));
+    sql.bind_i64(new.compound_id);
+    if role != Role::Owner {
+        let reach = crate::registry::CompoundQuery {
+            scope: Some(actor.scope.clone()),
+            ..Default::default()
+        };
+        reach.push_where(&mut sql, None);
+    }
+    let row: Option<(i64, String, Option<i64>)> = db_read!(db, pool => bind_params!(sqlx::query_as(AssertSqlSafe(sql.text)), sql.params).fetch_optional(pool).await)?;
     let Some((region, mode, company)) = row else {
         return Err(Denied::Hidden.into());
     };
@@ -395,7 +399,15 @@ impl OrderWriter {
     async fn write(&self, db: &Db, row: OrderRow) -> Result<(i64, bool), OrderError> {
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = tokio::sync::mpsc::channel(4 * GROUP_MAX);
-            tokio::spawn(group_commit(db.clone(), rx));
+            let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
+            // SQLite has one writer connection; PostgreSQL commits several batches at once.
+            let writers = match db {
+                Db::Sqlite(_) => 1,
+                Db::Postgres(_) => 4,
+            };
+            for _ in 0..writers {
+                tokio::spawn(group_commit(db.clone(), rx.clone()));
+            }
             tx
         });
         let (reply, answer) = tokio::sync::oneshot::channel();
@@ -410,15 +422,23 @@ impl OrderWriter {
     }
 }
 
-async fn group_commit(db: Db, mut rx: tokio::sync::mpsc::Receiver<(OrderRow, Reply)>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < GROUP_MAX {
-            match rx.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
+type Queue = std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<(OrderRow, Reply)>>>;
+
+async fn group_commit(db: Db, queue: Queue) {
+    loop {
+        // Take whatever is waiting (at least one), then let another writer take the next batch.
+        let batch = {
+            let mut rx = queue.lock().await;
+            let Some(first) = rx.recv().await else { return };
+            let mut batch = vec![first];
+            while batch.len() < GROUP_MAX {
+                match rx.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
             }
-        }
+            batch
+        };
         let rows: Vec<OrderRow> = batch.iter().map(|(r, _)| r.clone()).collect();
         match write_batch(&db, &rows).await {
             Ok(written) => {

@@ -489,7 +489,7 @@ impl CompoundFilter {
 
 impl CompoundQuery {
     /// Appends `AND …` predicates on the compound alias `c`.
-    fn push_where(&self, sql: &mut Sql, today_param: Option<usize>) {
+    pub(crate) fn push_where(&self, sql: &mut Sql, today_param: Option<usize>) {
         self.push_scope(sql);
         self.push_filters(sql, today_param);
     }
