@@ -6,6 +6,7 @@ pub mod bench;
 pub mod claims;
 pub mod clock;
 pub mod db;
+pub mod decisions;
 pub mod demo;
 pub mod files;
 pub mod http;

@@ -52,6 +52,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_sla))
         .routes(routes!(set_sla))
         .routes(routes!(add_calendar))
+        .routes(routes!(list_decisions, create_decision))
+        .routes(routes!(get_decision))
+        .routes(routes!(cast_ballot))
+        .routes(routes!(decision_export))
 }
 
 /// Parses a division code from a path or query value.
@@ -907,4 +911,121 @@ async fn add_calendar(
     let days = crate::settings::add_calendar_days(&st.db, &actor, text, st.clock.now()).await?;
     st.settings.reload(&st.db).await?;
     Ok(axum::Json(CalendarAdded { days }))
+}
+
+/// Decisions the caller may see: regulators their jurisdiction's, committees and companies
+/// their compound's, owners their compounds'.
+#[utoipa::path(get, path = "/api/v1/decisions", tag = "decisions", params(crate::decisions::DecisionFilter, Page),
+    responses((status = 200, body = Listing<crate::decisions::Decision>), (status = 401, body = ErrorBody)))]
+async fn list_decisions(
+    State(st): State<AppState>,
+    SignedIn(actor): SignedIn,
+    Q(f): Q<crate::decisions::DecisionFilter>,
+    Q(page): Q<Page>,
+) -> Result<axum::Json<Listing<crate::decisions::Decision>>, AppError> {
+    Ok(axum::Json(
+        crate::decisions::list(&st.db, &actor, &f, &page).await?,
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedDecision {
+    pub id: i64,
+}
+
+/// Give notice of a decision (the compound's committee, or its street or community).
+/// Voting may open from the 16th day after the notice (R2.3); mixing ordinary and special
+/// matters is refused (R1.9).
+#[utoipa::path(post, path = "/api/v1/decisions", tag = "decisions", request_body = crate::decisions::NewDecision,
+    responses((status = 201, body = CreatedDecision), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn create_decision(
+    State(st): State<AppState>,
+    SignedIn(actor): SignedIn,
+    J(new): J<crate::decisions::NewDecision>,
+) -> Result<(StatusCode, axum::Json<CreatedDecision>), AppError> {
+    let id = crate::decisions::create(&st.db, &actor, &new, st.clock.now()).await?;
+    Ok((StatusCode::CREATED, axum::Json(CreatedDecision { id })))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionDetail {
+    pub decision: crate::decisions::Decision,
+    pub questions: Vec<String>,
+    /// Participation by area and headcount (no choices) once voting has opened.
+    pub turnout: Option<crate::decisions::Turnout>,
+    /// Only once voting has closed.
+    pub result: Option<crate::decisions::DecisionResult>,
+}
+
+/// One decision: its notice, questions, turnout, and the result once voting has closed.
+#[utoipa::path(get, path = "/api/v1/decisions/{id}", tag = "decisions", params(("id" = i64, Path)),
+    responses((status = 200, body = DecisionDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_decision(
+    State(st): State<AppState>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<DecisionDetail>, AppError> {
+    let decision = crate::decisions::find(&st.db, &actor, id).await?;
+    let questions = crate::decisions::questions(&st.db, id).await?;
+    let turnout = if decision.state == "notice" {
+        None
+    } else {
+        Some(crate::decisions::turnout(&st.db, id).await?)
+    };
+    let result = crate::decisions::result(&decision);
+    Ok(axum::Json(DecisionDetail {
+        decision,
+        questions,
+        turnout,
+        result,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BallotBody {
+    /// yes, no or abstain, one per question in order.
+    pub answers: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Receipts {
+    /// One receipt per voting subject the owner holds a title in: the hash of the ballot event.
+    pub receipts: Vec<String>,
+}
+
+/// Cast (or change) the caller's ballot: verified owners on the roll, while voting is open.
+/// The last ballot counts.
+#[utoipa::path(post, path = "/api/v1/decisions/{id}/ballots", tag = "decisions", params(("id" = i64, Path)), request_body = BallotBody,
+    responses((status = 200, body = Receipts), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn cast_ballot(
+    State(st): State<AppState>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<i64>,
+    J(b): J<BallotBody>,
+) -> Result<axum::Json<Receipts>, AppError> {
+    let r = crate::decisions::cast(&st.db, &actor, id, &b.answers, st.clock.now()).await?;
+    Ok(axum::Json(Receipts {
+        receipts: r.into_iter().map(|(_, h)| h.to_string()).collect(),
+    }))
+}
+
+/// The public ballot export of a closed decision (docs/ballot-export.md): check it with
+/// `wuye verify`. Refused (409) while voting is open.
+#[utoipa::path(get, path = "/api/v1/decisions/{id}/export", tag = "decisions", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "text/plain", body = String), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn decision_export(
+    State(st): State<AppState>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let text = crate::decisions::export(&st.db, &actor, id).await?;
+    let mut resp = (StatusCode::OK, text).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"decision-{id}-ballots.txt\"")) {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
 }

@@ -196,6 +196,21 @@ impl From<crate::orders::OrderError> for AppError {
     }
 }
 
+impl From<crate::decisions::DecisionError> for AppError {
+    fn from(e: crate::decisions::DecisionError) -> Self {
+        use crate::decisions::DecisionError;
+        match e {
+            DecisionError::Denied(d) => d.into(),
+            DecisionError::Invalid(msg) => Self::invalid("decision", &msg),
+            DecisionError::Refused(msg) => {
+                let (en, zh) = split(&msg);
+                Self::Conflict { en, zh }
+            }
+            DecisionError::Db(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::notify::NotifyError> for AppError {
     fn from(e: crate::notify::NotifyError) -> Self {
         match e {

@@ -87,7 +87,7 @@ fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     #[openapi(
         info(title = "wuye API", description = "Registry of regions, compounds, rooms, owners, companies and contracts; import and export. Conventions: docs/api.md.", version = "1"),
         tags((name = "registry", description = "Places, people and companies"), (name = "import", description = "Bulk import and export"), (name = "figures", description = "Figures for regulators"), (name = "access", description = "Accounts, tokens and the audit log"),
-            (name = "orders", description = "Work orders: the closed loop")),
+            (name = "orders", description = "Work orders: the closed loop"), (name = "decisions", description = "Owners' decisions: notice, roll, ballots, result")),
         modifiers(&BearerAuth)
     )]
     struct ApiDoc;

@@ -92,6 +92,12 @@ pub fn router() -> super::Listed {
         .get("/notifications", notifications_page)
         .post("/notifications/read", notifications_read)
         .get("/settings", settings_page)
+        .get("/decisions", decisions_page)
+        .get("/decisions/new", decision_form)
+        .post("/decisions", decision_create)
+        .get("/decisions/{id}", decision_page)
+        .post("/decisions/{id}/act", decision_act)
+        .get("/decisions/{id}/export", decision_export_page)
         .post("/settings/sla", settings_sla)
         .post("/settings/calendar", settings_calendar)
 }
@@ -238,6 +244,7 @@ fn chrome(lang: Lang, ctx: Option<&Ctx>, title: &str, active: &str, body: Markup
                             @if matches!(c.actor.scope, auth::Scope::Region { .. } | auth::Scope::All) {
                                 a href="/figures" class=[(active == "/figures").then_some("on")] { (lang.pick("统计", "Figures")) }
                             }
+                            a href="/decisions" class=[(active == "/decisions").then_some("on")] { (lang.pick("表决", "Votes")) }
                             a href="/notifications" class=[(active == "/notifications").then_some("on")] { (lang.pick("通知", "Notices")) }
                             a href="/account" { (c.actor.display_name) }
                             form.inline method="post" action="/logout" {
@@ -609,7 +616,7 @@ async fn compound_page(
                 dt { (lang.pick("业委会成员", "Committee members")) } dd { (d.committee_members) }
                 dt { (lang.pick("楼长、单元长", "Building and entrance heads")) } dd { (d.volunteers) }
             }
-            p { a.button href={ "/orders/new?compound=" (c.id) } { (lang.pick("报修 / 投诉", "Report a problem")) } }
+            p { a.button href={ "/orders/new?compound=" (c.id) } { (lang.pick("报修 / 投诉", "Report a problem")) } " " a href={ "/decisions?compound=" (c.id) } { (lang.pick("业主共同决定", "Owners' decisions")) } }
         @if !roster.is_empty() {
             h2 { (lang.pick("业委会与楼长、单元长", "Committee and volunteer heads")) }
             table.list.roster { tbody { @for r in &roster {
@@ -2678,4 +2685,474 @@ async fn settings_calendar(
         .map_err(AppError::from)
         .or_page(lang)?;
     Ok(Redirect::to("/settings").into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Owners' decisions
+
+fn decision_state_label(lang: Lang, s: &str) -> &'static str {
+    match s {
+        "notice" => lang.pick("公告中", "Notice"),
+        "voting" => lang.pick("投票中", "Voting"),
+        "closed" => lang.pick(
+            "已结束（初步结果，异议期）",
+            "Closed (preliminary, objections open)",
+        ),
+        "published" => lang.pick("结果已公告", "Result published"),
+        _ => lang.pick("已取消", "Cancelled"),
+    }
+}
+
+fn matters_label(lang: Lang, matters: &str) -> String {
+    matters
+        .split(',')
+        .filter_map(|m| wuye_model::Matter::parse(m).ok())
+        .map(|m| m.label(lang).to_owned())
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
+#[derive(Deserialize)]
+pub struct DecisionsQuery {
+    #[serde(default, deserialize_with = "registry::empty_as_none")]
+    compound: Option<i64>,
+}
+
+async fn decisions_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    PQ(q): PQ<DecisionsQuery>,
+    PQ(page): PQ<Page>,
+) -> PageResult {
+    let lang = ctx.lang;
+    let f = crate::decisions::DecisionFilter { compound: q.compound };
+    let list = crate::decisions::list(&st.db, &ctx.actor, &f, &page)
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    let figures = if ctx.actor.require_regulator().is_ok() {
+        crate::decisions::figures(&st.db, &ctx.actor).await.ok()
+    } else {
+        None
+    };
+    let organiser = match q.compound {
+        Some(c) => crate::decisions::organises(&st.db, &ctx.actor, c)
+            .await
+            .then_some(c),
+        None => match ctx.actor.scope {
+            auth::Scope::Compound { compound_id }
+                if ctx.actor.role == Some(wuye_model::Role::CommitteeMember) =>
+            {
+                Some(compound_id)
+            }
+            _ => None,
+        },
+    };
+    Ok(layout(
+        &ctx,
+        lang.pick("业主共同决定", "Owners' decisions"),
+        "/decisions",
+        html! {
+            @if let Some(f) = &figures {
+                p.figure { (f.compounds) (lang.pick(" 个小区在线作出 ", " compounds made ")) (f.decisions) (lang.pick(" 项业主共同决定", " owners' decisions online")) }
+                @if !f.by_outcome.is_empty() {
+                    table.list { tr { th { (lang.pick("类别", "Class")) } th { (lang.pick("结果", "Outcome")) } th { (lang.pick("数量", "Count")) } }
+                        @for (c, o, n) in &f.by_outcome { tr { td { (c) } td { (o) } td.num { (n) } } } }
+                }
+            }
+            @if let Some(c) = organiser { p { a.button href={ "/decisions/new?compound=" (c) } { (lang.pick("发起表决", "Give notice of a vote")) } } }
+            @if list.items.is_empty() { p.muted { (lang.pick("暂无表决", "No decisions yet")) } }
+            ul.cards.decisions { @for d in &list.items {
+                li.card {
+                    a.title href={ "/decisions/" (d.id) } { (d.title) }
+                    div.meta { span.tag.alt { (decision_state_label(lang, &d.state)) } " " (d.compound_name) " · " (d.voting_opens) " — " (d.voting_closes) }
+                }
+            } }
+            (pager(lang, "/decisions", list.page, list.has_more, list.total, list.per_page))
+        },
+    ))
+}
+
+async fn decision_form(State(st): State<AppState>, ctx: Ctx, PQ(q): PQ<DecisionsQuery>) -> PageResult {
+    let lang = ctx.lang;
+    ctx.actor
+        .require_signed_in()
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    let Some(compound) = q.compound else {
+        return Err(PageError(
+            lang,
+            AppError::invalid("compound", "choose a compound / 请选择小区"),
+        ));
+    };
+    if !crate::decisions::organises(&st.db, &ctx.actor, compound).await {
+        return Err(PageError(lang, AppError::from(auth::Denied::Role)));
+    }
+    let today = st.clock.now().to_offset(crate::clock::CST).date();
+    let opens = wuye_model::earliest_voting_day(today).unwrap_or(today);
+    let closes = opens.checked_add(time::Duration::days(14)).unwrap_or(opens);
+    Ok(layout(
+        &ctx,
+        lang.pick("发起表决", "Give notice of a vote"),
+        "/decisions",
+        html! {
+            p.muted { (lang.pick("公告之日起满 15 日后方可开始投票（最早 ", "Voting can open 15 full days after the notice (from ")) (opens) (lang.pick("）。", ").")) }
+            form.import.decision method="post" action="/decisions" {
+                input type="hidden" name="csrf" value=(ctx.csrf());
+                input type="hidden" name="compound_id" value=(compound);
+                label { (lang.pick("标题", "Title")) " " input type="text" name="title" maxlength="200" required; }
+                label { (lang.pick("议案全文", "Full text")) " " textarea name="body" rows="4" {} }
+                fieldset { legend { (lang.pick("表决事项（同一议案不得混合一般事项与特别事项）", "Matters (do not mix ordinary and special)")) }
+                    @for m in wuye_model::Matter::ALL {
+                        label.check { input type="checkbox" name="matters" value=(m.as_str()); " " (m.label(lang)) }
+                    }
+                }
+                label { (lang.pick("表决议题（每行一个；空则以标题为议题）", "Questions (one per line; the title when empty)")) " " textarea name="questions" rows="3" {} }
+                label { (lang.pick("形式", "Form")) " " select name="form" {
+                    option value="meeting" { (lang.pick("线上会议", "Online meeting")) }
+                    option value="written" { (lang.pick("书面征求意见", "Written solicitation")) }
+                } }
+                label.check { input type="checkbox" name="secret" value="true"; " " (lang.pick("不记名投票", "Secret ballot")) }
+                label.check { input type="checkbox" name="silent_clause" value="true"; " " (lang.pick("管理规约约定：已送达未表决视为同意多数意见（另行计算，仅供参考）", "Our rules count delivered-but-silent owners with the majority (computed separately)")) }
+                label { (lang.pick("投票截止日", "Last day of voting")) " " input type="date" name="voting_closes" value=(closes) required; }
+                button type="submit" { (lang.pick("发布公告", "Publish the notice")) }
+            }
+        },
+    ))
+}
+
+async fn decision_create(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    PForm(f): PForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let lang = ctx.lang;
+    let get = |k: &str| {
+        f.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    ctx.check_csrf(&get("csrf"))?;
+    let closes = crate::io::table::parse_date(&get("voting_closes"))
+        .ok_or_else(|| {
+            AppError::invalid(
+                "voting_closes",
+                "choose the last day of voting / 请选择投票截止日",
+            )
+        })
+        .or_page(lang)?;
+    let new = crate::decisions::NewDecision {
+        compound_id: get("compound_id")
+            .trim()
+            .parse()
+            .map_err(|_| AppError::invalid("compound_id", "choose a compound / 请选择小区"))
+            .or_page(lang)?,
+        title: get("title"),
+        body: get("body"),
+        matters: f
+            .iter()
+            .filter(|(n, _)| n == "matters")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        questions: get("questions").lines().map(str::to_owned).collect(),
+        form: get("form"),
+        secret: !get("secret").is_empty(),
+        silent_clause: !get("silent_clause").is_empty(),
+        voting_closes: closes,
+    };
+    let id = crate::decisions::create(&st.db, &ctx.actor, &new, st.clock.now())
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    Ok(Redirect::to(&format!("/decisions/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct DecisionQuery {
+    #[serde(default)]
+    receipt: Option<String>,
+    #[serde(default)]
+    check: Option<String>,
+}
+
+fn tally_rows(lang: Lang, t: &serde_json::Value) -> Markup {
+    let g = |k: &str| {
+        t.get(k)
+            .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+            .unwrap_or_default()
+    };
+    let pct = |part: &str, whole: &str| {
+        let p = |x: &str| wuye_model::Area::parse(x).map(|a| a.hundredths()).ok();
+        match (p(part), p(whole)) {
+            (Some(a), Some(b)) => wuye_model::percent(a, b)
+                .map(|v| format!("{v}%"))
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    };
+    let hp = |part: &str, whole: &str| match (part.parse::<i64>(), whole.parse::<i64>()) {
+        (Ok(a), Ok(b)) => wuye_model::percent(a, b)
+            .map(|v| format!("{v}%"))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    let (pa, ph) = (g("participating_area"), g("participating_heads"));
+    html! {
+        table.list.tally {
+            tr { th {} th { (lang.pick("专有面积（㎡）", "Area (m²)")) } th { (lang.pick("人数", "Heads")) } }
+            tr { td { (lang.pick("总计", "Total")) } td.num { (g("total_area")) } td.num { (g("total_heads")) } }
+            tr { td { (lang.pick("参与表决", "Took part")) } td.num { (pa) " " small.muted { (pct(&pa, &g("total_area"))) } } td.num { (ph) " " small.muted { (hp(&ph, &g("total_heads"))) } } }
+            @for (k, zh, en) in [("yes", "同意", "Yes"), ("no", "反对", "No"), ("abstain", "弃权", "Abstain")] {
+                @let (a, h) = (g(&format!("{k}_area")), g(&format!("{k}_heads")));
+                tr { td { (lang.pick(zh, en)) } td.num { (a) " " small.muted { (pct(&a, &pa)) } } td.num { (h) " " small.muted { (hp(&h, &ph)) } } }
+            }
+        }
+        p.reason { b { (match g("outcome").as_str() { "passed" => lang.pick("通过", "Passed"), "rejected" => lang.pick("未通过", "Rejected"), _ => lang.pick("参与表决未达法定比例", "Quorum not met") }) } "：" (lang.pick(&g("reason"), &g("reason_en"))) }
+    }
+}
+
+async fn decision_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    PQ(q): PQ<DecisionQuery>,
+) -> PageResult {
+    let lang = ctx.lang;
+    let d = crate::decisions::find(&st.db, &ctx.actor, id)
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    let questions = crate::decisions::questions(&st.db, id)
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    let organiser = crate::decisions::organises(&st.db, &ctx.actor, d.compound_id).await;
+    let turnout = if d.state == "notice" {
+        None
+    } else {
+        Some(
+            crate::decisions::turnout(&st.db, id)
+                .await
+                .map_err(AppError::from)
+                .or_page(lang)?,
+        )
+    };
+    let voting = d.state == "voting";
+    let (rooms, pending) = if organiser && voting {
+        (
+            crate::decisions::roll_rooms(&st.db, id)
+                .await
+                .map_err(AppError::from)
+                .or_page(lang)?,
+            crate::decisions::pending_paper(&st.db, id)
+                .await
+                .map_err(AppError::from)
+                .or_page(lang)?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let checked = match q.check.as_deref().filter(|c| !c.trim().is_empty()) {
+        Some(c) => Some(
+            crate::decisions::check_receipt(&st.db, &ctx.actor, id, c)
+                .await
+                .map_err(AppError::from)
+                .or_page(lang)?,
+        ),
+        None => None,
+    };
+    let result = crate::decisions::result(&d);
+    let owner = matches!(ctx.actor.scope, auth::Scope::Owner { .. });
+    let act = |action: &'static str, label: &'static str| {
+        html! {
+            form.inline.act method="post" action={ "/decisions/" (id) "/act" } enctype="multipart/form-data" {
+                input type="hidden" name="csrf" value=(ctx.csrf());
+                input type="hidden" name="action" value=(action);
+                button type="submit" { (label) }
+            }
+        }
+    };
+    let answers = |prefix: &str| {
+        html! {
+            @for (i, text) in questions.iter().enumerate() {
+                fieldset.question { legend { (i + 1) ". " (text) }
+                    @for (v, zh, en) in [("yes", "同意", "Yes"), ("no", "反对", "No"), ("abstain", "弃权", "Abstain")] {
+                        label.check { input type="radio" name={ (prefix) (i + 1) } value=(v) required; " " (lang.pick(zh, en)) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout(
+        &ctx,
+        &d.title,
+        "/decisions",
+        html! {
+            div.meta { span.tag.alt { (decision_state_label(lang, &d.state)) } " " (d.compound_name) }
+            dl.facts {
+                dt { (lang.pick("表决事项", "Matters")) } dd { (matters_label(lang, &d.matters)) " · " (if d.class == "special" { lang.pick("特别事项（双四分之三）", "special (¾ and ¾)") } else { lang.pick("一般事项（双过半）", "ordinary (majority of both)") }) }
+                dt { (lang.pick("投票期", "Voting")) } dd { (d.voting_opens) " — " (d.voting_closes) }
+                dt { (lang.pick("方式", "Ballot")) } dd { (if d.mode == "secret" { lang.pick("不记名", "secret") } else { lang.pick("记名", "open") }) " · " (if d.form == "written" { lang.pick("书面征求意见", "written solicitation") } else { lang.pick("线上会议", "online meeting") }) }
+            }
+            @if !d.body.is_empty() { p.body { (d.body) } }
+            @if let Some(r) = &q.receipt { p.ok.receipt { (lang.pick("已投票。您的回执：", "Your ballot is in. Receipt: ")) code { (r) } } }
+            @if let Some(t) = &turnout {
+                h2 { (lang.pick("参与情况", "Turnout")) }
+                p.turnout { (lang.pick("已投票 ", "Voted: ")) (t.voted_heads) " / " (t.total_heads) (lang.pick(" 人，", " heads, ")) (t.voted_area) " / " (t.total_area) " ㎡"
+                    @if let (Some(h), Some(a)) = (&t.heads_percent, &t.area_percent) { " (" (h) "%, " (a) "%)" } }
+                @if organiser && !t.by_building.is_empty() {
+                    table.list { tr { th { (lang.pick("楼栋", "Building")) } th { (lang.pick("已投票/应投票", "Voted / on roll")) } }
+                        @for (b, v, n) in &t.by_building { tr { td { (b) } td.num { (v) " / " (n) } } } }
+                }
+                @if voting { p.muted { (lang.pick("投票结束前，任何人（包括监管部门）都看不到赞成与反对的分布。", "Until the close nobody, regulators included, can see how the vote splits.")) } }
+            }
+            h2 { (lang.pick("议题", "Questions")) }
+            ol { @for qn in &questions { li { (qn) } } }
+            @if owner && voting {
+                h2 { (lang.pick("投票", "Vote")) }
+                form.import.vote method="post" action={ "/decisions/" (id) "/act" } enctype="multipart/form-data" {
+                    input type="hidden" name="csrf" value=(ctx.csrf());
+                    input type="hidden" name="action" value="vote";
+                    (answers("q"))
+                    button type="submit" { (lang.pick("提交选票（截止前可修改，以最后一次为准）", "Cast (you may change it until the close; the last counts)")) }
+                }
+            }
+            @if organiser {
+                h2 { (lang.pick("组织", "Organise")) }
+                @if d.state == "notice" { (act("open", lang.pick("开始投票（冻结名册）", "Open voting (freeze the roll)"))) }
+                @if voting {
+                    form.import.paper method="post" action={ "/decisions/" (id) "/act" } enctype="multipart/form-data" {
+                        input type="hidden" name="csrf" value=(ctx.csrf());
+                        input type="hidden" name="action" value="paper";
+                        label { (lang.pick("纸质选票：房屋", "Paper ballot: room")) " " select name="room_id" { @for (rid, label) in &rooms { option value=(rid) { (label) } } } }
+                        (answers("q"))
+                        label { (lang.pick("选票扫描件", "Scan of the ballot")) " " input type="file" name="scan" accept="image/jpeg,image/png,image/webp"; }
+                        button type="submit" { (lang.pick("录入（需另一人复核）", "Enter (a second person confirms)")) }
+                    }
+                    @if !pending.is_empty() {
+                        h3 { (lang.pick("待复核的纸质选票", "Paper ballots to confirm")) }
+                        ul.pending { @for (key, by) in &pending {
+                            li { (lang.pick("表决主体 ", "Subject ")) code { (key) } " · " (lang.pick("录入人 ", "entered by ")) (by) " "
+                                form.inline.confirm method="post" action={ "/decisions/" (id) "/act" } enctype="multipart/form-data" {
+                                    input type="hidden" name="csrf" value=(ctx.csrf());
+                                    input type="hidden" name="action" value="confirm";
+                                    input type="hidden" name="subject" value=(key);
+                                    button type="submit" { (lang.pick("复核无误", "Confirm")) }
+                                }
+                            }
+                        } }
+                    }
+                    (act("close", lang.pick("结束投票并计票", "Close voting and count")))
+                }
+                @if d.state == "closed" { (act("publish", lang.pick("异议期满，公告最终结果", "Publish the final result"))) }
+            }
+            @if let Some(r) = &result {
+                h2 { (if r.status == "final" { lang.pick("表决结果公告", "Result") } else { lang.pick("初步结果（异议期内）", "Preliminary result (objections open)") }) }
+                @for (i, qr) in r.questions.iter().enumerate() {
+                    h3 { (i + 1) ". " (qr.question) }
+                    section.statutory { h4 { (lang.pick("法定结果（仅计实际参与表决者，民法典第二百七十八条）", "Statutory result (actual participants only, Civil Code Art. 278)")) } (tally_rows(lang, &qr.statutory)) }
+                    @if let Some(rb) = &qr.rules_based {
+                        section.rules-based { h4 { (lang.pick("按管理规约“未表决视为同意多数”计算（另列，不替代法定结果）", "Under the rules' silent-owner clause (shown beside, never instead)")) } (tally_rows(lang, rb)) }
+                    }
+                }
+                p.head { (lang.pick("投票记录链头哈希：", "Ballot log head: ")) code { (r.head_hash) } }
+                p { a href={ "/decisions/" (id) "/export" } { (lang.pick("下载公开投票记录（可用 wuye verify 校验）", "Download the public ballot log (check it with wuye verify)")) } }
+            }
+            h2 { (lang.pick("核对回执", "Check a receipt")) }
+            form.inline.check method="get" action={ "/decisions/" (id) } {
+                input type="text" name="check" placeholder=(lang.pick("回执（64 位）", "Receipt (64 hex)")) maxlength="64";
+                button type="submit" { (lang.pick("核对", "Check")) }
+            }
+            @if let Some(c) = &checked {
+                @match c { Some(found) => { p.ok.found { (found) } } None => { p.error { (lang.pick("未找到该回执", "Receipt not found")) } } }
+            }
+        },
+    ))
+}
+
+async fn decision_act(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    let lang = ctx.lang;
+    ctx.actor
+        .require_signed_in()
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    let (f, files) = read_multipart(lang, form).await?;
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    ctx.check_csrf(&get("csrf"))?;
+    let now = st.clock.now();
+    let qs = crate::decisions::questions(&st.db, id)
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    let answers: Vec<String> = (1..=qs.len()).map(|i| get(&format!("q{i}"))).collect();
+    let mut to = format!("/decisions/{id}");
+    let r: Result<(), crate::decisions::DecisionError> = match get("action").as_str() {
+        "open" => crate::decisions::open(&st.db, &ctx.actor, id, now).await,
+        "vote" => crate::decisions::cast(&st.db, &ctx.actor, id, &answers, now)
+            .await
+            .map(|r| {
+                if let Some((_, h)) = r.first() {
+                    to = format!("/decisions/{id}?receipt={h}");
+                }
+            }),
+        "paper" => {
+            let scan = match files.first() {
+                Some(b) => {
+                    let (ct, clean) = crate::media::clean_photo(b)
+                        .map_err(|e| AppError::invalid("scan", &e.to_string()))
+                        .or_page(lang)?;
+                    Some(
+                        st.files
+                            .put(&clean, ct, now)
+                            .await
+                            .map_err(|e| AppError::Internal(e.to_string()))
+                            .or_page(lang)?,
+                    )
+                }
+                None => None,
+            };
+            let room = get("room_id")
+                .trim()
+                .parse()
+                .map_err(|_| AppError::invalid("room_id", "choose a room / 请选择房屋"))
+                .or_page(lang)?;
+            crate::decisions::enter_paper(&st.db, &ctx.actor, id, room, &answers, scan.as_deref(), now)
+                .await
+                .map(|_| ())
+        }
+        "confirm" => crate::decisions::confirm_paper(&st.db, &ctx.actor, id, &get("subject"), now).await,
+        "close" => crate::decisions::close(&st.db, &ctx.actor, id, now)
+            .await
+            .map(|_| ()),
+        "publish" => crate::decisions::publish(&st.db, &ctx.actor, id, now).await,
+        _ => Err(crate::decisions::DecisionError::Invalid(
+            "unknown action / 未知操作".into(),
+        )),
+    };
+    r.map_err(AppError::from).or_page(lang)?;
+    Ok(Redirect::to(&to).into_response())
+}
+
+async fn decision_export_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let lang = ctx.lang;
+    let text = crate::decisions::export(&st.db, &ctx.actor, id)
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    let mut resp = text.into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    Ok(resp)
 }

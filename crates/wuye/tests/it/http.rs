@@ -143,6 +143,10 @@ storage_test!(api_lists_filters_and_errors, |t| {
     assert_eq!(d["exclusive_area"], "285.85");
     assert_eq!(d["compound"]["floor_area"], "86000.50");
     assert_eq!(d["contracts"][0]["fee_standard"], "1.20");
+    assert_eq!(
+        d["contracts"][0]["start_date"], "2024-01-01",
+        "dates are YYYY-MM-DD in JSON, as the OpenAPI document says"
+    );
     let rooms = get_as(
         &app,
         &format!("/api/v1/rooms?compound={id}&per_page=2&page=2"),

@@ -6,6 +6,7 @@
 mod access;
 mod browser;
 mod crash;
+mod decisions;
 mod http;
 mod matrix;
 mod open311;

@@ -206,8 +206,49 @@ fn rule(method: &str, path: &str, who: &Caller, out_of_scope: bool) -> Option<Ex
             Ok if who.name == "community" && path.starts_with("/api") => Unprocessable,
             e => e,
         },
+        // Owners' decisions (XQ1's, under notice): organisers are the compound's committee and
+        // the regulators over it; everyone in scope reads; nothing is exported before the close.
+        ("GET", "/decisions" | "/api/v1/decisions") => gate(true),
+        ("GET", "/decisions/new") | ("POST", "/decisions") => gate(organises(who.name)),
+        ("POST", "/api/v1/decisions") => match gate(organises(who.name)) {
+            Ok => Created,
+            e => e,
+        },
+        ("GET", "/decisions/{id}" | "/api/v1/decisions/{id}") => match gate(true) {
+            Ok if !sees_decision(who.name) => NotFound,
+            e => e,
+        },
+        // Opening before the 16th day is refused by the calendar (409) for organisers.
+        ("POST", "/decisions/{id}/act") => match gate(true) {
+            Ok if !sees_decision(who.name) => NotFound,
+            Ok if organises(who.name) => Conflict,
+            Ok => Forbidden,
+            e => e,
+        },
+        ("GET", "/decisions/{id}/export" | "/api/v1/decisions/{id}/export") => match gate(true) {
+            Ok if !sees_decision(who.name) => NotFound,
+            Ok => Conflict,
+            e => e,
+        },
+        // Only owners vote, and not before voting opens.
+        ("POST", "/api/v1/decisions/{id}/ballots") => match gate(true) {
+            Ok if !sees_decision(who.name) => NotFound,
+            Ok if role == Some(Role::Owner) => Conflict,
+            Ok => Forbidden,
+            e => e,
+        },
         _ => return None,
     })
+}
+
+/// Who sees the matrix's decision (XQ1's): regulators over it, its company, its verified owner.
+fn sees_decision(name: &str) -> bool {
+    matches!(name, "admin" | "district" | "street" | "anju" | "owner")
+}
+
+/// Who organises XQ1's decisions here: the regulators over it (its committee is not a caller).
+fn organises(name: &str) -> bool {
+    matches!(name, "admin" | "district" | "street")
 }
 
 /// Who sees the matrix's order (filed by the owner in XQ1, handled by 安居).
@@ -395,6 +436,10 @@ storage_test!(every_role_on_every_route, |t| {
     )
     .await
     .unwrap();
+    // A decision of XQ1 under notice (voting opens 16 days on).
+    let mut nd = crate::decisions::new_decision(xq1, &["covenant"]);
+    nd.voting_closes = (now + time::Duration::days(40)).date();
+    let decision = wuye::decisions::create(&t.db, &cli, &nd, now).await.unwrap();
 
     // The compound outside each regulator's jurisdiction (none for city and district).
     let outside = |name: &str| match name {
@@ -443,6 +488,8 @@ storage_test!(every_role_on_every_route, |t| {
                     .replace("/api/v1/orders/{id}", &format!("/api/v1/orders/{order}"))
                     .replace("/orders/{id}", &format!("/orders/{order}"))
                     .replace("/orders/new", &format!("/orders/new?compound={xq1}"))
+                    .replace("/decisions/new", &format!("/decisions/new?compound={xq1}"))
+                    .replace("/decisions/{id}", &format!("/decisions/{decision}"))
                     .replace("/open311/v2/{file}", "/open311/v2/requests.json")
                     .replace("/open311/v2/services/{file}", "/open311/v2/services/repair.xml")
                     .replace(
@@ -484,6 +531,10 @@ storage_test!(every_role_on_every_route, |t| {
                         let b = [field("csrf", &who.csrf), field("key", ""), field("compound_id", &c.to_string()), field("category", "repair"), field("description", "灯坏了")].concat() + "--B--\r\n";
                         (b, "multipart/form-data; boundary=B")
                     }
+                    ("POST", "/decisions") => (format!("csrf={}&compound_id={xq1}&title=%E7%9F%A9%E9%98%B5&matters=covenant&form=meeting&voting_closes=2099-12-31", who.csrf), "application/x-www-form-urlencoded"),
+                    ("POST", "/api/v1/decisions") => (serde_json::json!({"compound_id": xq1, "title": "矩阵", "matters": ["covenant"], "form": "meeting", "voting_closes": "2099-12-31"}).to_string(), "application/json"),
+                    ("POST", "/decisions/{id}/act") => (format!("--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--B\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\nopen\r\n--B--\r\n", who.csrf), "multipart/form-data; boundary=B"),
+                    ("POST", "/api/v1/decisions/{id}/ballots") => (r#"{"answers": ["yes"]}"#.into(), "application/json"),
                     ("POST", "/notifications/read") => (format!("csrf={}", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/settings/sla") => (format!("csrf={}&category=repair&sign_days=1&handle_days=5&max_extension_days=10&max_extensions=1&return_days=2&rate_days=7", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/settings/calendar") => (format!("csrf={}&days=2027-01-01%2Coff%2C%E5%85%83%E6%97%A6", who.csrf), "application/x-www-form-urlencoded"),

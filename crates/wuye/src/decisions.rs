@@ -1,0 +1,1163 @@
+//! Owners' decisions (issue 5): a committee (or the street or community, for a compound
+//! without one) gives notice of a decision, voting opens no earlier than the 16th day after
+//! the notice (R2.3) and freezes the roll, verified owners vote online (the last ballot
+//! counts), the committee enters paper ballots that a second person confirms, and the close
+//! computes the statutory result by Civil Code Art. 278 (and, where the compound's rules have
+//! a silent-owner clause, a second, labelled result beside it).
+//!
+//! **Architecture invariant:** the choices exist only in `ballot_events`, the SHA-256 chained
+//! log (`wuye_model::BallotLog`); nothing reads them before the close except the log's own
+//! replay on append. Turnout (who has voted, by area and headcount) comes from `ballots`,
+//! which holds no choice. So no page, export or API call can show the split before the close.
+//!
+//! **Architecture invariant:** every append re-plays the stored log and checks its head, then
+//! adds the next event under the primary key `(decision, seq)`: two ballots arriving at once
+//! cannot both take the same place, and the loser retries on the new head.
+
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+use utoipa::ToSchema;
+use wuye_model::{
+    Area, BallotLog, BallotMode, Choice, EventKind, Hash, LogHeader, Matter, Role, Roll, RollSettings,
+    RoomEntry, RuleVersion, Sid, SubjectKey, Tally, ThresholdClass, Title,
+};
+
+use crate::auth::{Actor, Denied, Scope};
+use crate::db::{Db, DbError};
+use crate::registry::{Listing, Page};
+use crate::sql::Sql;
+use crate::{bind_params, db_read, db_run};
+
+/// Days of the objection period after the preliminary result (a city setting; issue 5 §1).
+pub const OBJECTION_DAYS: i64 = 7;
+/// Days the final result notice is shown.
+pub const RESULT_SHOWN_DAYS: i64 = 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecisionError {
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error("{0}")]
+    Invalid(String),
+    /// Refused by the decision's state or calendar (409).
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for DecisionError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(e.into())
+    }
+}
+
+fn refused(en: &str, zh: &str) -> DecisionError {
+    DecisionError::Refused(format!("{en} / {zh}"))
+}
+
+fn invalid(en: &str, zh: &str) -> DecisionError {
+    DecisionError::Invalid(format!("{en} / {zh}"))
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewDecision {
+    pub compound_id: i64,
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+    /// Matter identifiers (DOMAIN.md §1.1); all of one threshold class.
+    pub matters: Vec<String>,
+    /// One line per question on the ballot (yes / no / abstain each); the title when empty.
+    #[serde(default)]
+    pub questions: Vec<String>,
+    /// meeting (online meeting) or written (written solicitation).
+    pub form: String,
+    #[serde(default)]
+    pub secret: bool,
+    /// The compound's adopted rules count delivered-but-silent owners with the majority (§1.4).
+    #[serde(default)]
+    pub silent_clause: bool,
+    /// The last day of voting (China time).
+    #[schema(value_type = String, format = Date)]
+    pub voting_closes: Date,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Decision {
+    pub id: i64,
+    pub compound_id: i64,
+    pub compound_name: String,
+    pub title: String,
+    pub body: String,
+    pub matters: String,
+    pub class: String,
+    pub form: String,
+    pub mode: String,
+    pub silent_clause: bool,
+    pub state: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub notice_at: OffsetDateTime,
+    #[schema(value_type = String, format = Date)]
+    pub voting_opens: Date,
+    #[schema(value_type = String, format = Date)]
+    pub voting_closes: Date,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub closed_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub published_at: Option<OffsetDateTime>,
+    /// The ballot log's head at the close: publish it, and anyone can check the export.
+    pub head_hash: Option<String>,
+    #[serde(skip)]
+    pub salt: String,
+    #[serde(skip)]
+    pub result: Option<String>,
+}
+
+const DECISION_SELECT: &str = "SELECT d.id, d.compound_id, c.name AS compound_name, d.title, d.body, d.matters, d.class, d.form, d.mode, \
+    d.silent_clause, d.state, d.notice_at, d.voting_opens, d.voting_closes, d.closed_at, d.published_at, d.head_hash, d.salt, d.result \
+    FROM decisions d JOIN compounds c ON c.id = d.compound_id";
+
+/// The predicate of which decisions an actor sees (alias `d`, `c`): regulators their
+/// jurisdiction's, committees and companies their compound's, owners those of the compounds
+/// where they hold a verified room.
+fn push_scope(sql: &mut Sql, actor: &Actor) -> Result<(), Denied> {
+    actor.require_signed_in()?;
+    match &actor.scope {
+        Scope::All => {}
+        Scope::Region { code } => {
+            let r = code.subtree();
+            sql.push(" AND c.region_code BETWEEN ")
+                .bind_i64(*r.start())
+                .push(" AND ")
+                .bind_i64(*r.end());
+        }
+        Scope::Compound { compound_id } => {
+            sql.push(" AND d.compound_id = ").bind_i64(*compound_id);
+        }
+        Scope::Company { company_id } => {
+            sql.push(" AND d.compound_id IN (SELECT ct.compound_id FROM contracts ct WHERE ct.company_id = ")
+                .bind_i64(*company_id)
+                .push(")");
+        }
+        Scope::Owner { user_id } => {
+            sql.push(" AND d.compound_id IN (SELECT r.compound_id FROM user_owners uo JOIN room_owners ro ON ro.owner_id = uo.owner_id \
+                JOIN rooms r ON r.id = ro.room_id WHERE uo.user_id = ")
+                .bind_i64(*user_id)
+                .push(")");
+        }
+        Scope::Public => return Err(Denied::SignIn),
+    }
+    Ok(())
+}
+
+pub async fn find(db: &Db, actor: &Actor, id: i64) -> Result<Decision, DecisionError> {
+    let mut sql = Sql::new(DECISION_SELECT);
+    sql.push(" WHERE d.id = ").bind_i64(id);
+    push_scope(&mut sql, actor)?;
+    let row: Option<Decision> = db_read!(db, pool => bind_params!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.params).fetch_optional(pool).await)?;
+    row.ok_or(DecisionError::Denied(Denied::Hidden))
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DecisionFilter {
+    #[serde(default, deserialize_with = "crate::registry::empty_as_none")]
+    #[param(value_type = Option<i64>)]
+    pub compound: Option<i64>,
+}
+
+pub async fn list(
+    db: &Db,
+    actor: &Actor,
+    f: &DecisionFilter,
+    page: &Page,
+) -> Result<Listing<Decision>, DecisionError> {
+    let mut sql = Sql::new(DECISION_SELECT);
+    sql.push(" WHERE 1 = 1");
+    push_scope(&mut sql, actor)?;
+    if let Some(c) = f.compound {
+        sql.push(" AND d.compound_id = ").bind_i64(c);
+    }
+    sql.push(" ORDER BY d.id DESC").paginate(page);
+    let rows: Vec<Decision> = db_read!(db, pool => bind_params!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.params).fetch_all(pool).await)?;
+    Ok(Listing::from_rows(rows, page, None))
+}
+
+/// Who may run a compound's decisions: its committee, or the street or community officers of
+/// its jurisdiction (a compound without a committee, e.g. the first assembly).
+async fn require_organiser(db: &Db, actor: &Actor, compound_id: i64) -> Result<(), DecisionError> {
+    let role = actor.require_signed_in()?;
+    let ok = match (&actor.scope, role) {
+        (Scope::Compound { compound_id: c }, Role::CommitteeMember) => *c == compound_id,
+        (Scope::Region { .. } | Scope::All, r) if r.is_regulator() => {
+            crate::registry::compound_in_scope(db, compound_id, &actor.scope).await?
+        }
+        _ => false,
+    };
+    if ok { Ok(()) } else { Err(Denied::Role.into()) }
+}
+
+fn china_day(t: OffsetDateTime) -> Date {
+    t.to_offset(crate::clock::CST).date()
+}
+
+/// Gives notice of a decision. Voting may open from the 16th day after the notice (R2.3).
+pub async fn create(
+    db: &Db,
+    actor: &Actor,
+    new: &NewDecision,
+    now: OffsetDateTime,
+) -> Result<i64, DecisionError> {
+    let now = crate::clock::db_time(now);
+    require_organiser(db, actor, new.compound_id).await?;
+    let title = new.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(invalid("a title of 1 to 200 characters", "标题须为 1 至 200 字"));
+    }
+    let mut matters = Vec::new();
+    for m in &new.matters {
+        matters.push(Matter::parse(m).map_err(|e| DecisionError::Invalid(e.to_string()))?);
+    }
+    let class = wuye_model::proposal_class(&matters, RuleVersion::CivilCode)
+        .map_err(|e| DecisionError::Invalid(e.to_string()))?;
+    let form = match new.form.as_str() {
+        f @ ("meeting" | "written") => f,
+        _ => {
+            return Err(invalid(
+                "form must be meeting or written",
+                "会议形式应为 meeting 或 written",
+            ));
+        }
+    };
+    let mut questions: Vec<String> = new
+        .questions
+        .iter()
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty())
+        .collect();
+    if questions.is_empty() {
+        questions.push(title.to_owned());
+    }
+    if questions.len() > 20 {
+        return Err(invalid(
+            "at most 20 questions on one ballot",
+            "一张选票最多 20 个议题",
+        ));
+    }
+    let opens = wuye_model::earliest_voting_day(china_day(now))
+        .ok_or_else(|| invalid("no voting day after this notice", "无法计算投票开始日"))?;
+    if new.voting_closes < opens {
+        return Err(DecisionError::Invalid(format!(
+            "voting can open on {opens} at the earliest (15 full days after the notice, R2.3), so it cannot close on {} / 投票最早于 {opens} 开始（公告后满 15 日），截止日不能早于此日",
+            new.voting_closes
+        )));
+    }
+    let salt = crate::auth::random_token().map_err(|e| DecisionError::Invalid(e.to_string()))?;
+    let matters_text = matters.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(",");
+    let mode = if new.secret { "secret" } else { "open" };
+    let id: i64 = db_run!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let rows: Vec<(i64,)> = sqlx::query_as("INSERT INTO decisions (compound_id, title, body, matters, class, form, mode, silent_clause, state, \
+            notice_at, voting_opens, voting_closes, salt, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'notice', $9, $10, $11, $12, $13, $9) RETURNING id")
+            .bind(new.compound_id).bind(title).bind(new.body.trim()).bind(&matters_text).bind(class.as_str()).bind(form).bind(mode)
+            .bind(new.silent_clause).bind(now).bind(opens).bind(new.voting_closes).bind(&salt).bind(actor.user_id)
+            .fetch_all(&mut *tx).await?;
+        let id = rows.first().map(|r| r.0).unwrap_or(0);
+        for (i, q) in questions.iter().enumerate() {
+            sqlx::query("INSERT INTO decision_questions (decision_id, position, text) VALUES ($1, $2, $3)")
+                .bind(id).bind(i as i64 + 1).bind(q).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(id)
+    }.await)?;
+    crate::auth::audit(
+        db,
+        actor,
+        "decision.notice",
+        "decision",
+        &id.to_string(),
+        None,
+        Some(
+            serde_json::json!({ "title": title, "matters": matters_text, "voting_opens": opens.to_string() }),
+        ),
+        now,
+    )
+    .await?;
+    // Every owner of the compound with an account hears of it (issue 5 §1).
+    notify_owners(
+        db,
+        id,
+        &format!("表决公告：{title}，{opens} 起可投票"),
+        &format!("Notice of a vote: {title}; voting from {opens}"),
+        now,
+    )
+    .await?;
+    Ok(id)
+}
+
+async fn notify_owners(db: &Db, id: i64, zh: &str, en: &str, now: OffsetDateTime) -> Result<(), DbError> {
+    let sql = "INSERT INTO notifications (user_id, kind, text_zh, text_en, created_at) \
+        SELECT DISTINCT uo.user_id, 'decision', $2, $3, $4 FROM decisions d JOIN rooms r ON r.compound_id = d.compound_id \
+        JOIN room_owners ro ON ro.room_id = r.id JOIN user_owners uo ON uo.owner_id = ro.owner_id WHERE d.id = $1";
+    db_run!(db, pool => sqlx::query(sql).bind(id).bind(zh).bind(en).bind(crate::clock::db_time(now)).execute(pool).await.map(|_| ()))?;
+    Ok(())
+}
+
+pub async fn questions(db: &Db, id: i64) -> Result<Vec<String>, DecisionError> {
+    let rows: Vec<(String,)> = db_read!(db, pool => sqlx::query_as("SELECT text FROM decision_questions WHERE decision_id = $1 ORDER BY position")
+        .bind(id).fetch_all(pool).await)?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Opens voting: the roll is frozen from the registry as it stands (every room with its area
+/// and title-holders, grouped into voting subjects by DOMAIN.md §1.3), and each subject is
+/// enrolled in the ballot log. Later registry edits do not change it.
+pub async fn open(db: &Db, actor: &Actor, id: i64, now: OffsetDateTime) -> Result<(), DecisionError> {
+    let now = crate::clock::db_time(now);
+    let d = find(db, actor, id).await?;
+    require_organiser(db, actor, d.compound_id).await?;
+    if d.state != "notice" {
+        return Err(refused("voting has already opened", "投票已开始"));
+    }
+    if china_day(now) < d.voting_opens {
+        return Err(DecisionError::Refused(format!(
+            "voting may open on {} at the earliest (R2.3) / 投票最早于 {} 开始",
+            d.voting_opens, d.voting_opens
+        )));
+    }
+    if china_day(now) > d.voting_closes {
+        return Err(refused("the voting window has passed", "投票期已过"));
+    }
+    type RoomRow = (i64, i64, String, bool, Option<i64>, Option<String>);
+    let rows: Vec<RoomRow> = db_read!(db, pool => sqlx::query_as(
+        "SELECT r.id, r.exclusive_area, r.kind, r.developer_held, ro.owner_id, o.kind FROM rooms r \
+         LEFT JOIN room_owners ro ON ro.room_id = r.id LEFT JOIN owners o ON o.id = ro.owner_id WHERE r.compound_id = $1 ORDER BY r.id")
+        .bind(d.compound_id).fetch_all(pool).await)?;
+    let mut rooms: Vec<RoomEntry> = Vec::new();
+    let mut last: Option<i64> = None;
+    for (room, area, kind, developer_held, owner, owner_kind) in rows {
+        if last != Some(room) {
+            rooms.push(RoomEntry {
+                id: room.to_string(),
+                area: Area::from_hundredths(area),
+                parking: kind == "parking",
+                title: if developer_held {
+                    Title::Developer
+                } else {
+                    Title::Owners(Vec::new())
+                },
+            });
+            last = Some(room);
+        }
+        if let (Some(entry), Some(owner)) = (rooms.last_mut(), owner)
+            && let Title::Owners(ids) = &mut entry.title
+        {
+            if owner_kind.as_deref() == Some("developer") {
+                entry.title = Title::Developer;
+            } else {
+                ids.push(owner.to_string());
+            }
+        }
+    }
+    // A room nobody holds title to is the developer's (unsold or undelivered).
+    for r in &mut rooms {
+        if matches!(&r.title, Title::Owners(ids) if ids.is_empty()) {
+            r.title = Title::Developer;
+        }
+    }
+    let settings = RollSettings {
+        parking_counts: false,
+    };
+    let roll = Roll::build(&rooms, settings).map_err(|e| DecisionError::Invalid(e.to_string()))?;
+    if roll.is_empty() {
+        return Err(refused(
+            "the compound has no rooms on the register",
+            "该小区尚未登记房屋",
+        ));
+    }
+    let salt = d.salt.as_bytes();
+    let subjects: Vec<(String, Sid, Area)> = roll
+        .subjects()
+        .map(|s| {
+            (
+                s.key.to_owned(),
+                wuye_model::subject_pseudonym(salt, &s.owned_key()),
+                s.area,
+            )
+        })
+        .collect();
+    let at = crate::clock::db_time(now);
+    db_run!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query("UPDATE decisions SET state = 'voting', opened_at = $2 WHERE id = $1 AND state = 'notice'")
+            .bind(id).bind(at).execute(&mut *tx).await?.rows_affected();
+        if n == 1 {
+            for chunk in subjects.chunks(500) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO roll_subjects (decision_id, subject_key, sid, area) ");
+                q.push_values(chunk, |mut b, (key, sid, area)| {
+                    b.push_bind(id).push_bind(key.clone()).push_bind(sid.to_string()).push_bind(area.hundredths());
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            for r in &rooms {
+                let key = match &r.title {
+                    Title::Developer => SubjectKey::DEVELOPER.to_owned(),
+                    Title::Owners(ids) => SubjectKey::of_holders(ids).map(|k| k.as_str().to_owned()).unwrap_or_default(),
+                };
+                let counted = settings.parking_counts || !r.parking;
+                sqlx::query("INSERT INTO roll_rooms (decision_id, room_id, subject_key, area, counted) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(id).bind(r.id.parse::<i64>().unwrap_or(0)).bind(&key).bind(r.area.hundredths()).bind(counted)
+                    .execute(&mut *tx).await?;
+                if counted && let Title::Owners(ids) = &r.title {
+                    for o in ids {
+                        sqlx::query("INSERT INTO roll_voters (decision_id, owner_id, subject_key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                            .bind(id).bind(o.parse::<i64>().unwrap_or(0)).bind(&key).execute(&mut *tx).await?;
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    }.await)?;
+    crate::auth::audit(
+        db,
+        actor,
+        "decision.open",
+        "decision",
+        &id.to_string(),
+        None,
+        Some(serde_json::json!({ "subjects": subjects.len(), "total_area": roll.total_area().to_string() })),
+        now,
+    )
+    .await?;
+    notify_owners(
+        db,
+        id,
+        &format!("表决已开始：{}，截止 {}", d.title, d.voting_closes),
+        &format!("Voting is open: {}; until {}", d.title, d.voting_closes),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The decision's ballot log, re-played from the database (its head checked event by event).
+async fn load_log(db: &Db, d: &Decision) -> Result<(BallotLog, Vec<(String, Sid)>), DecisionError> {
+    let classes = vec![
+        ThresholdClass::parse(&d.class).map_err(|e| DecisionError::Invalid(e.to_string()))?;
+        questions(db, d.id).await?.len()
+    ];
+    let subjects: Vec<(String, String, i64)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT subject_key, sid, area FROM roll_subjects WHERE decision_id = $1").bind(d.id).fetch_all(pool).await)?;
+    let header = LogHeader {
+        decision: format!("wuye-decision-{}", d.id),
+        rule: RuleVersion::CivilCode,
+        mode: BallotMode::parse(&d.mode).map_err(|e| DecisionError::Invalid(e.to_string()))?,
+        classes,
+    };
+    let keys: Vec<(String, Sid)> = subjects
+        .iter()
+        .filter_map(|(k, s, _)| Sid::parse(s).map(|sid| (k.clone(), sid)))
+        .collect();
+    let enrolment = subjects
+        .iter()
+        .filter_map(|(_, s, a)| Sid::parse(s).map(|sid| (sid, Area::from_hundredths(*a))))
+        .collect();
+    let opened = d.notice_at.unix_timestamp();
+    let mut log =
+        BallotLog::new(header, opened, enrolment).map_err(|e| DecisionError::Invalid(e.to_string()))?;
+    type EventRow = (i64, String, i64, String, Option<String>, Option<String>, String);
+    let events: Vec<EventRow> = db_read!(db, pool => sqlx::query_as(
+        "SELECT seq, kind, at, sid, answers, by_sid, hash FROM ballot_events WHERE decision_id = $1 ORDER BY seq").bind(d.id).fetch_all(pool).await)?;
+    for (seq, kind, at, sid, answers, by, hash) in events {
+        let broken = || {
+            DecisionError::Invalid(format!(
+                "the stored ballot log is broken at event {seq} / 投票记录第 {seq} 条已损坏"
+            ))
+        };
+        let kind = EventKind::parse(&kind).map_err(|_| broken())?;
+        let sid = Sid::parse(&sid).ok_or_else(broken)?;
+        let answers = answers
+            .as_deref()
+            .map(parse_answers)
+            .transpose()
+            .map_err(|_| broken())?;
+        let by = by.as_deref().and_then(Sid::parse);
+        let h = log.append(kind, at, sid, answers, by).map_err(|_| broken())?;
+        if h.to_string() != hash {
+            return Err(broken());
+        }
+    }
+    Ok((log, keys))
+}
+
+fn parse_answers(s: &str) -> Result<Vec<Option<Choice>>, ()> {
+    s.chars()
+        .map(|c| match c {
+            'y' => Ok(Some(Choice::Yes)),
+            'n' => Ok(Some(Choice::No)),
+            'a' => Ok(Some(Choice::Abstain)),
+            '_' => Ok(None),
+            _ => Err(()),
+        })
+        .collect()
+}
+
+fn answers_text(a: &[Option<Choice>]) -> String {
+    a.iter()
+        .map(|c| match c {
+            Some(Choice::Yes) => 'y',
+            Some(Choice::No) => 'n',
+            Some(Choice::Abstain) => 'a',
+            None => '_',
+        })
+        .collect()
+}
+
+/// Parses the answers of a ballot: one of yes / no / abstain per question.
+pub fn parse_choices(answers: &[String], questions: usize) -> Result<Vec<Option<Choice>>, DecisionError> {
+    if answers.len() != questions {
+        return Err(DecisionError::Invalid(format!(
+            "answer each of the {questions} questions / 请对全部 {questions} 个议题表态"
+        )));
+    }
+    answers
+        .iter()
+        .map(|a| {
+            Choice::parse(a).map(Some).map_err(|_| {
+                invalid(
+                    "each answer is yes, no or abstain",
+                    "每项意见应为同意、反对或弃权",
+                )
+            })
+        })
+        .collect()
+}
+
+/// The events to append, planned from the re-played log: `(subject key, kind, answers)`.
+type Planned = Vec<(String, EventKind, Option<Vec<Option<Choice>>>)>;
+type Plan<'a> = dyn Fn(&BallotLog, &[(String, Sid)]) -> Result<Planned, DecisionError> + Sync + 'a;
+
+/// Appends one event per `(subject, kind, answers)` after re-playing the log; retried when
+/// another ballot took the next place meanwhile.
+async fn append(
+    db: &Db,
+    d: &Decision,
+    make: &Plan<'_>,
+    by: Option<Sid>,
+    ballot: (&str, &str, Option<i64>, Option<&str>),
+    now: OffsetDateTime,
+) -> Result<Vec<(String, Hash)>, DecisionError> {
+    let (status, channel, entered_by, scan) = ballot;
+    for _ in 0..20 {
+        let (mut log, keys) = load_log(db, d).await?;
+        let base = log.events().len() as i64;
+        let plan = make(&log, &keys)?;
+        let mut rows = Vec::new();
+        for (key, kind, answers) in &plan {
+            let sid = keys
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, s)| *s)
+                .ok_or_else(|| invalid("not on the roll", "不在名册中"))?;
+            let at = now.unix_timestamp();
+            let by = if d.mode == "open" { by } else { None };
+            let hash = log
+                .append(*kind, at, sid, answers.clone(), by)
+                .map_err(|e| DecisionError::Refused(e.to_string()))?;
+            rows.push((
+                key.clone(),
+                *kind,
+                at,
+                sid,
+                answers.as_deref().map(answers_text),
+                by,
+                hash,
+            ));
+        }
+        let stored = db_run!(db, pool => async {
+            let mut tx = pool.begin().await?;
+            for (i, (key, kind, at, sid, answers, by, hash)) in rows.iter().enumerate() {
+                sqlx::query("INSERT INTO ballot_events (decision_id, seq, kind, at, sid, answers, by_sid, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(d.id).bind(base + i as i64 + 1).bind(kind.as_str()).bind(at).bind(sid.to_string()).bind(answers)
+                    .bind(by.map(|b| b.to_string())).bind(hash.to_string()).execute(&mut *tx).await?;
+                let counted = if *kind == EventKind::PaperConfirmed { "counted" } else { status };
+                sqlx::query("INSERT INTO ballots (decision_id, subject_key, status, channel, receipt, entered_by, scan_file_id, at) \
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (decision_id, subject_key) DO UPDATE SET status = excluded.status, \
+                    channel = excluded.channel, receipt = CASE WHEN $9 THEN ballots.receipt ELSE excluded.receipt END, \
+                    entered_by = coalesce(ballots.entered_by, excluded.entered_by), scan_file_id = coalesce(excluded.scan_file_id, ballots.scan_file_id), at = excluded.at")
+                    .bind(d.id).bind(key).bind(counted).bind(channel).bind(hash.to_string()).bind(entered_by).bind(scan)
+                    .bind(crate::clock::db_time(now)).bind(*kind == EventKind::PaperConfirmed).execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        }.await);
+        match stored.map_err(DbError::from) {
+            Ok(()) => return Ok(rows.into_iter().map(|r| (r.0, r.6)).collect()),
+            // Another ballot took the place: re-play and try again.
+            Err(e) if e.is_constraint() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(refused(
+        "too many ballots at once; try again",
+        "同时投票的人太多，请重试",
+    ))
+}
+
+fn in_window(d: &Decision, now: OffsetDateTime) -> Result<(), DecisionError> {
+    if d.state != "voting" {
+        return Err(match d.state.as_str() {
+            "notice" => refused("voting has not opened yet", "投票尚未开始"),
+            _ => refused("voting has closed", "投票已结束"),
+        });
+    }
+    if china_day(now) > d.voting_closes {
+        return Err(refused("the voting window has passed", "投票期已过"));
+    }
+    Ok(())
+}
+
+/// A verified owner votes for every voting subject they hold a title in; a second ballot
+/// replaces the first until the window closes (the last one counts). Returns the receipts.
+pub async fn cast(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    answers: &[String],
+    now: OffsetDateTime,
+) -> Result<Vec<(String, Hash)>, DecisionError> {
+    let now = crate::clock::db_time(now);
+    let d = find(db, actor, id).await?;
+    let Scope::Owner { user_id } = actor.scope else {
+        return Err(Denied::Role.into());
+    };
+    in_window(&d, now)?;
+    let choices = parse_choices(answers, questions(db, id).await?.len())?;
+    let keys: Vec<(String,)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT DISTINCT rv.subject_key FROM roll_voters rv JOIN user_owners uo ON uo.owner_id = rv.owner_id \
+         WHERE rv.decision_id = $1 AND uo.user_id = $2 ORDER BY rv.subject_key").bind(id).bind(user_id).fetch_all(pool).await)?;
+    if keys.is_empty() {
+        return Err(invalid(
+            "only owners on this decision's roll with a verified room may vote (claim your room first)",
+            "只有名册中、房屋已核验的业主可以投票（请先认领房屋）",
+        ));
+    }
+    let voter = wuye_model::voter_pseudonym(d.salt.as_bytes(), &format!("user:{user_id}"));
+    let make = |log: &BallotLog, all: &[(String, Sid)]| {
+        let in_force = in_force_sids(log);
+        Ok(keys
+            .iter()
+            .map(|(k,)| {
+                let sid = all.iter().find(|(key, _)| key == k).map(|(_, s)| *s);
+                let kind = if sid.is_some_and(|s| in_force.contains(&s)) {
+                    EventKind::Changed
+                } else {
+                    EventKind::Cast
+                };
+                (k.clone(), kind, Some(choices.clone()))
+            })
+            .collect())
+    };
+    append(
+        db,
+        &d,
+        &make,
+        Some(voter),
+        ("counted", "online", actor.user_id, None),
+        now,
+    )
+    .await
+}
+
+/// The subjects with a ballot in force, from the log's own export of the replayed state.
+fn in_force_sids(log: &BallotLog) -> std::collections::HashSet<Sid> {
+    let mut force = std::collections::HashSet::new();
+    for e in log.events() {
+        match e.kind {
+            EventKind::Cast | EventKind::Changed | EventKind::PaperConfirmed => {
+                force.insert(e.sid);
+            }
+            _ => {}
+        }
+    }
+    force
+}
+
+/// The committee enters a paper ballot for the subject holding `room_id` (with its scan);
+/// it counts once a second person confirms it.
+pub async fn enter_paper(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    room_id: i64,
+    answers: &[String],
+    scan: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Hash, DecisionError> {
+    let now = crate::clock::db_time(now);
+    let d = find(db, actor, id).await?;
+    require_organiser(db, actor, d.compound_id).await?;
+    in_window(&d, now)?;
+    let choices = parse_choices(answers, questions(db, id).await?.len())?;
+    let key: Option<(String,)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT subject_key FROM roll_rooms WHERE decision_id = $1 AND room_id = $2 AND counted = $3").bind(id).bind(room_id).bind(true).fetch_optional(pool).await)?;
+    let Some((key,)) = key else {
+        return Err(invalid(
+            "the room is not on this decision's roll",
+            "该房屋不在本次表决名册中",
+        ));
+    };
+    let by = actor
+        .user_id
+        .map(|u| wuye_model::voter_pseudonym(d.salt.as_bytes(), &format!("user:{u}")));
+    let make = |_: &BallotLog, _: &[(String, Sid)]| {
+        Ok(vec![(
+            key.clone(),
+            EventKind::PaperEntered,
+            Some(choices.clone()),
+        )])
+    };
+    let out = append(db, &d, &make, by, ("pending", "paper", actor.user_id, scan), now).await?;
+    out.into_iter()
+        .next()
+        .map(|o| o.1)
+        .ok_or_else(|| refused("not recorded", "未记录"))
+}
+
+/// A second person confirms a pending paper ballot; the one who entered it may not.
+pub async fn confirm_paper(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    subject_key: &str,
+    now: OffsetDateTime,
+) -> Result<(), DecisionError> {
+    let now = crate::clock::db_time(now);
+    let d = find(db, actor, id).await?;
+    require_organiser(db, actor, d.compound_id).await?;
+    in_window(&d, now)?;
+    let row: Option<(String, Option<i64>)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT status, entered_by FROM ballots WHERE decision_id = $1 AND subject_key = $2").bind(id).bind(subject_key).fetch_optional(pool).await)?;
+    match row {
+        Some((s, _)) if s != "pending" => {
+            return Err(refused(
+                "this ballot is not waiting for confirmation",
+                "该选票无需复核",
+            ));
+        }
+        Some((_, by)) if by == actor.user_id => {
+            return Err(refused(
+                "a second person must confirm a paper ballot",
+                "纸质选票须由另一人复核",
+            ));
+        }
+        None => {
+            return Err(invalid(
+                "no paper ballot for this subject",
+                "没有该表决主体的纸质选票",
+            ));
+        }
+        _ => {}
+    }
+    let by = actor
+        .user_id
+        .map(|u| wuye_model::voter_pseudonym(d.salt.as_bytes(), &format!("user:{u}")));
+    let key = subject_key.to_owned();
+    let make = |_: &BallotLog, _: &[(String, Sid)]| Ok(vec![(key.clone(), EventKind::PaperConfirmed, None)]);
+    append(db, &d, &make, by, ("counted", "paper", actor.user_id, None), now).await?;
+    Ok(())
+}
+
+/// The rooms on a decision's roll, labelled building-entrance-number (the paper-ballot picker).
+pub async fn roll_rooms(db: &Db, id: i64) -> Result<Vec<(i64, String)>, DecisionError> {
+    Ok(db_read!(db, pool => sqlx::query_as(
+        "SELECT rr.room_id, b.name || '-' || e.name || '-' || r.number FROM roll_rooms rr JOIN rooms r ON r.id = rr.room_id \
+         JOIN buildings b ON b.id = r.building_id JOIN entrances e ON e.id = r.entrance_id \
+         WHERE rr.decision_id = $1 AND rr.counted = $2 ORDER BY b.name, e.name, r.number").bind(id).bind(true).fetch_all(pool).await)?)
+}
+
+/// Whether the actor organises the decision's compound (for the pages).
+pub async fn organises(db: &Db, actor: &Actor, compound_id: i64) -> bool {
+    require_organiser(db, actor, compound_id).await.is_ok()
+}
+
+/// Paper ballots waiting for a second person.
+pub async fn pending_paper(db: &Db, id: i64) -> Result<Vec<(String, String)>, DecisionError> {
+    Ok(db_read!(db, pool => sqlx::query_as(
+        "SELECT b.subject_key, coalesce(u.display_name, '') FROM ballots b LEFT JOIN users u ON u.id = b.entered_by \
+         WHERE b.decision_id = $1 AND b.status = 'pending' ORDER BY b.subject_key").bind(id).fetch_all(pool).await)?)
+}
+
+/// Participation so far: area and headcount of the subjects with a ballot in force, overall
+/// and by building. No choices: that is all anyone sees before the close.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Turnout {
+    #[schema(value_type = String)]
+    pub total_area: String,
+    pub total_heads: i64,
+    #[schema(value_type = String)]
+    pub voted_area: String,
+    pub voted_heads: i64,
+    pub area_percent: Option<String>,
+    pub heads_percent: Option<String>,
+    /// (building, subjects with a room there that voted, subjects with a room there)
+    pub by_building: Vec<(String, i64, i64)>,
+}
+
+pub async fn turnout(db: &Db, id: i64) -> Result<Turnout, DecisionError> {
+    let (ta, th, va, vh): (i64, i64, i64, i64) = db_read!(db, pool => sqlx::query_as(
+        "SELECT CAST(coalesce(sum(s.area), 0) AS BIGINT), count(*), \
+         CAST(coalesce(sum(CASE WHEN b.status = 'counted' THEN s.area ELSE 0 END), 0) AS BIGINT), \
+         CAST(coalesce(sum(CASE WHEN b.status = 'counted' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+         FROM roll_subjects s LEFT JOIN ballots b ON b.decision_id = s.decision_id AND b.subject_key = s.subject_key WHERE s.decision_id = $1")
+        .bind(id).fetch_one(pool).await)?;
+    let by_building: Vec<(String, i64, i64)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT bd.name, count(DISTINCT CASE WHEN b.status = 'counted' THEN rr.subject_key END), count(DISTINCT rr.subject_key) \
+         FROM roll_rooms rr JOIN rooms r ON r.id = rr.room_id JOIN buildings bd ON bd.id = r.building_id \
+         LEFT JOIN ballots b ON b.decision_id = rr.decision_id AND b.subject_key = rr.subject_key \
+         WHERE rr.decision_id = $1 AND rr.counted = $2 GROUP BY bd.name ORDER BY bd.name").bind(id).bind(true).fetch_all(pool).await)?;
+    Ok(Turnout {
+        total_area: Area::from_hundredths(ta).to_string(),
+        total_heads: th,
+        voted_area: Area::from_hundredths(va).to_string(),
+        voted_heads: vh,
+        area_percent: wuye_model::percent(va, ta),
+        heads_percent: wuye_model::percent(vh, th),
+        by_building,
+    })
+}
+
+/// The result of one question: the statutory result, and the rules-based one beside it when
+/// the compound's rules have a silent-owner clause (never merged, §1.4).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct QuestionResult {
+    pub question: String,
+    #[schema(value_type = Object)]
+    pub statutory: serde_json::Value,
+    #[schema(value_type = Option<Object>)]
+    pub rules_based: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DecisionResult {
+    /// preliminary (objection period) or final.
+    pub status: String,
+    pub rule: String,
+    pub head_hash: String,
+    pub questions: Vec<QuestionResult>,
+}
+
+fn tally_json(t: &Tally) -> serde_json::Value {
+    serde_json::to_value(t).unwrap_or(serde_json::Value::Null)
+}
+
+/// Closes voting and computes the result from the log (R1.10 keeps every figure); the result
+/// is preliminary until published after the objection period.
+pub async fn close(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    now: OffsetDateTime,
+) -> Result<DecisionResult, DecisionError> {
+    let now = crate::clock::db_time(now);
+    let d = find(db, actor, id).await?;
+    require_organiser(db, actor, d.compound_id).await?;
+    if d.state != "voting" {
+        return Err(refused("only an open vote can be closed", "只能结束进行中的表决"));
+    }
+    let (log, keys) = load_log(db, &d).await?;
+    let qs = questions(db, id).await?;
+    let statutory = log.tallies();
+    let mut results = Vec::new();
+    // The rules-based result needs the roll in subject order and proof of delivery: an owner
+    // with an account on the platform received the in-app notice of the vote.
+    let rules = if d.silent_clause {
+        Some(rules_based(db, &d, &log, &keys).await?)
+    } else {
+        None
+    };
+    for (i, q) in qs.iter().enumerate() {
+        results.push(QuestionResult {
+            question: q.clone(),
+            statutory: statutory.get(i).map(tally_json).unwrap_or_default(),
+            rules_based: rules.as_ref().and_then(|r| r.get(i)).map(tally_json),
+        });
+    }
+    let result = DecisionResult {
+        status: "preliminary".into(),
+        rule: RuleVersion::CivilCode.as_str().into(),
+        head_hash: log.head().to_string(),
+        questions: results,
+    };
+    let json = serde_json::to_string(&result).unwrap_or_default();
+    let objection_until = now + time::Duration::days(OBJECTION_DAYS);
+    let n = db_run!(db, pool => sqlx::query("UPDATE decisions SET state = 'closed', closed_at = $2, objection_until = $3, head_hash = $4, result = $5 WHERE id = $1 AND state = 'voting'")
+        .bind(id).bind(now).bind(objection_until).bind(log.head().to_string()).bind(&json).execute(pool).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(refused("the decision changed meanwhile", "表决状态已变化"));
+    }
+    crate::auth::audit(
+        db,
+        actor,
+        "decision.close",
+        "decision",
+        &id.to_string(),
+        None,
+        Some(serde_json::json!({ "head": result.head_hash })),
+        now,
+    )
+    .await?;
+    notify_owners(
+        db,
+        id,
+        &format!("表决已结束，初步结果已公示：{}", d.title),
+        &format!("Voting closed; preliminary result: {}", d.title),
+        now,
+    )
+    .await?;
+    Ok(result)
+}
+
+async fn rules_based(
+    db: &Db,
+    d: &Decision,
+    log: &BallotLog,
+    keys: &[(String, Sid)],
+) -> Result<Vec<Tally>, DecisionError> {
+    let rows: Vec<(i64, String, i64, bool)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT room_id, subject_key, area, counted FROM roll_rooms WHERE decision_id = $1 ORDER BY room_id").bind(d.id).fetch_all(pool).await)?;
+    let rooms: Vec<RoomEntry> = rows
+        .iter()
+        .map(|(room, key, area, counted)| RoomEntry {
+            id: room.to_string(),
+            area: Area::from_hundredths(*area),
+            parking: !counted,
+            title: if key == SubjectKey::DEVELOPER {
+                Title::Developer
+            } else {
+                Title::Owners(key.split(';').map(str::to_owned).collect())
+            },
+        })
+        .collect();
+    let roll = Roll::build(
+        &rooms,
+        RollSettings {
+            parking_counts: false,
+        },
+    )
+    .map_err(|e| DecisionError::Invalid(e.to_string()))?;
+    let delivered_keys: Vec<(String,)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT DISTINCT rv.subject_key FROM roll_voters rv JOIN user_owners uo ON uo.owner_id = rv.owner_id WHERE rv.decision_id = $1")
+        .bind(d.id).fetch_all(pool).await)?;
+    // The ballots in force, by subject, from the replayed log's last word per subject.
+    let mut last: std::collections::HashMap<Sid, Vec<Option<Choice>>> = std::collections::HashMap::new();
+    let mut pending: std::collections::HashMap<Sid, Vec<Option<Choice>>> = std::collections::HashMap::new();
+    for e in log.events() {
+        match (e.kind, &e.answers) {
+            (EventKind::Cast | EventKind::Changed, Some(a)) => {
+                last.insert(e.sid, a.clone());
+            }
+            (EventKind::PaperEntered, Some(a)) => {
+                pending.insert(e.sid, a.clone());
+            }
+            (EventKind::PaperConfirmed, _) => {
+                if let Some(a) = pending.remove(&e.sid) {
+                    last.insert(e.sid, a);
+                }
+            }
+            _ => {}
+        }
+    }
+    let class = ThresholdClass::parse(&d.class).map_err(|e| DecisionError::Invalid(e.to_string()))?;
+    let nq = log.header().classes.len();
+    let mut out = Vec::new();
+    for q in 0..nq {
+        let mut choices = Vec::with_capacity(roll.len());
+        let mut delivered = Vec::new();
+        for (i, s) in roll.subjects().enumerate() {
+            let sid = keys.iter().find(|(k, _)| k == s.key).map(|(_, sid)| *sid);
+            let c = sid
+                .and_then(|sid| last.get(&sid))
+                .and_then(|a| a.get(q).copied().flatten());
+            if c.is_none() && delivered_keys.iter().any(|(k,)| k == s.key) {
+                delivered.push(i);
+            }
+            choices.push(c);
+        }
+        let r =
+            wuye_model::tally_with_silent_clause(&roll, &choices, &delivered, class, RuleVersion::CivilCode)
+                .map_err(|e| DecisionError::Invalid(e.to_string()))?;
+        out.push(r.rules_based);
+    }
+    Ok(out)
+}
+
+/// Publishes the final result after the objection period; shown for [`RESULT_SHOWN_DAYS`].
+pub async fn publish(db: &Db, actor: &Actor, id: i64, now: OffsetDateTime) -> Result<(), DecisionError> {
+    let now = crate::clock::db_time(now);
+    let d = find(db, actor, id).await?;
+    require_organiser(db, actor, d.compound_id).await?;
+    if d.state != "closed" {
+        return Err(refused(
+            "only a closed vote's result can be published",
+            "只能公布已结束表决的结果",
+        ));
+    }
+    let until: Option<(Option<OffsetDateTime>,)> = db_read!(db, pool => sqlx::query_as("SELECT objection_until FROM decisions WHERE id = $1").bind(id).fetch_optional(pool).await)?;
+    if let Some((Some(u),)) = until
+        && now < u
+    {
+        return Err(DecisionError::Refused(format!(
+            "the objection period runs until {} / 异议期至 {}",
+            china_day(u),
+            china_day(u)
+        )));
+    }
+    let mut result = result(&d).ok_or_else(|| refused("no result", "无结果"))?;
+    result.status = "final".into();
+    let json = serde_json::to_string(&result).unwrap_or_default();
+    db_run!(db, pool => sqlx::query("UPDATE decisions SET state = 'published', published_at = $2, shown_until = $3, result = $4 WHERE id = $1 AND state = 'closed'")
+        .bind(id).bind(now).bind(now + time::Duration::days(RESULT_SHOWN_DAYS)).bind(json).execute(pool).await.map(|_| ()))?;
+    crate::auth::audit(
+        db,
+        actor,
+        "decision.publish",
+        "decision",
+        &id.to_string(),
+        None,
+        None,
+        now,
+    )
+    .await?;
+    notify_owners(
+        db,
+        id,
+        &format!("表决结果公告：{}", d.title),
+        &format!("Result published: {}", d.title),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The result, once voting has closed (never before).
+pub fn result(d: &Decision) -> Option<DecisionResult> {
+    if !matches!(d.state.as_str(), "closed" | "published") {
+        return None;
+    }
+    d.result.as_deref().and_then(|r| serde_json::from_str(r).ok())
+}
+
+/// The public export of a closed decision (docs/ballot-export.md): pseudonymous subjects,
+/// their areas and choices, the chained events. Refused before the close.
+pub async fn export(db: &Db, actor: &Actor, id: i64) -> Result<String, DecisionError> {
+    let d = find(db, actor, id).await?;
+    if !matches!(d.state.as_str(), "closed" | "published") {
+        return Err(refused(
+            "the ballot export is published when voting closes",
+            "投票结束后才公开投票记录",
+        ));
+    }
+    let (log, _) = load_log(db, &d).await?;
+    Ok(log.export())
+}
+
+/// Whether a receipt is in the record: before the close only "recorded" (no choice is
+/// shown to anyone, the voter included, on a shared phone); after it, its line in the export.
+pub async fn check_receipt(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    receipt: &str,
+) -> Result<Option<String>, DecisionError> {
+    let d = find(db, actor, id).await?;
+    let Some(hash) = Hash::parse(receipt.trim()) else {
+        return Err(invalid(
+            "a receipt is 64 hexadecimal characters",
+            "回执应为 64 位十六进制",
+        ));
+    };
+    if matches!(d.state.as_str(), "closed" | "published") {
+        let (log, _) = load_log(db, &d).await?;
+        return Ok(wuye_model::find_receipt(log.export(), &hash)
+            .map_err(|e| DecisionError::Invalid(e.to_string()))?
+            .map(|m| {
+                format!(
+                    "line {} of the export, event {} ({}){} / 在公开记录第 {} 行",
+                    m.line,
+                    m.seq,
+                    m.kind.as_str(),
+                    if m.in_force {
+                        ", counted"
+                    } else {
+                        ", replaced later"
+                    },
+                    m.line
+                )
+            }));
+    }
+    let n: (i64,) = db_read!(db, pool => sqlx::query_as("SELECT count(*) FROM ballot_events WHERE decision_id = $1 AND hash = $2")
+        .bind(id).bind(hash.to_string()).fetch_one(pool).await)?;
+    Ok((n.0 > 0).then(|| "recorded in the ballot log / 已记入投票记录".to_owned()))
+}
+
+/// The regulator's figure: in a jurisdiction, how many compounds made how many decisions
+/// online, by matter class and outcome (only closed and published decisions count).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DecisionFigures {
+    pub compounds: i64,
+    pub decisions: i64,
+    /// (class, outcome of the first question, count)
+    pub by_outcome: Vec<(String, String, i64)>,
+}
+
+pub async fn figures(db: &Db, actor: &Actor) -> Result<DecisionFigures, DecisionError> {
+    actor.require_regulator()?;
+    let mut sql = Sql::new(DECISION_SELECT);
+    sql.push(" WHERE d.state IN ('closed', 'published')");
+    push_scope(&mut sql, actor)?;
+    let rows: Vec<Decision> = db_read!(db, pool => bind_params!(sqlx::query_as(sqlx::AssertSqlSafe(sql.text)), sql.params).fetch_all(pool).await)?;
+    let compounds = rows
+        .iter()
+        .map(|d| d.compound_id)
+        .collect::<std::collections::HashSet<_>>()
+        .len() as i64;
+    let mut counts: std::collections::BTreeMap<(String, String), i64> = std::collections::BTreeMap::new();
+    for d in &rows {
+        let outcome = result(d)
+            .and_then(|r| {
+                r.questions.first().map(|q| {
+                    q.statutory
+                        .get("outcome")
+                        .and_then(|o| o.as_str())
+                        .unwrap_or("")
+                        .to_owned()
+                })
+            })
+            .unwrap_or_default();
+        *counts.entry((d.class.clone(), outcome)).or_default() += 1;
+    }
+    Ok(DecisionFigures {
+        compounds,
+        decisions: rows.len() as i64,
+        by_outcome: counts.into_iter().map(|((c, o), n)| (c, o, n)).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_round_trip() {
+        let a = vec![Some(Choice::Yes), None, Some(Choice::Abstain), Some(Choice::No)];
+        assert_eq!(parse_answers(&answers_text(&a)), Ok(a));
+        assert!(parse_answers("yx").is_err());
+        assert!(parse_choices(&["yes".into()], 2).is_err());
+        assert_eq!(parse_choices(&["no".into()], 1).unwrap(), vec![Some(Choice::No)]);
+    }
+}

@@ -1,0 +1,418 @@
+//! Owners' decisions through the storage layer: notice, the statutory calendar, the frozen
+//! roll, online and paper ballots (exactly one counts per subject, also at once), the close,
+//! the result, the export that `wuye verify` checks, and that nothing shows the split before
+//! the close.
+
+use time::OffsetDateTime;
+use time::macros::{date, datetime};
+use wuye::auth::Actor;
+use wuye::decisions::{self, DecisionError, NewDecision};
+use wuye_model::Role;
+
+use crate::http::{PASSWORD, token_for};
+use crate::storage_test;
+use crate::support::{TestDb, seed};
+
+async fn staff(t: &TestDb, login: &str, role: Role, scope: &str) -> Actor {
+    token_for(t, login, role, scope).await;
+    match wuye::auth::login(&t.db, login, PASSWORD, "", OffsetDateTime::now_utc())
+        .await
+        .unwrap()
+    {
+        wuye::auth::Login::Ok { actor, .. } => actor,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// An owner signed in by code and linked to the registry owner with this ID number.
+pub async fn verified_owner(t: &TestDb, phone: &str, id_number: &str, now: OffsetDateTime) -> Actor {
+    wuye::otp::request_code(&t.db, &wuye::otp::Sender::Outbox, phone, "", now)
+        .await
+        .unwrap();
+    let code = crate::owners::last_code(&t.db, phone).await;
+    let actor = match wuye::otp::verify_code(&t.db, phone, &code, "", now)
+        .await
+        .unwrap()
+    {
+        wuye::otp::Verified::Ok { actor, .. } => *actor,
+        other => panic!("{other:?}"),
+    };
+    let db = &t.db;
+    let uid = actor.user_id.unwrap();
+    wuye::db_run!(db, pool => sqlx::query("INSERT INTO user_owners (user_id, owner_id, verified_at) SELECT $1, id, $2 FROM owners WHERE id_number = $3")
+        .bind(uid).bind(now).bind(id_number).execute(pool).await.map(|_| ())).unwrap();
+    actor
+}
+
+pub async fn xq1(t: &TestDb) -> i64 {
+    let q = wuye::registry::CompoundFilter {
+        q: Some("XQ1".into()),
+        ..Default::default()
+    }
+    .check()
+    .unwrap();
+    wuye::registry::list_compounds(&t.db, &q, &wuye::registry::Page::new(1, 1))
+        .await
+        .unwrap()
+        .items[0]
+        .id
+}
+
+pub fn new_decision(compound_id: i64, matters: &[&str]) -> NewDecision {
+    NewDecision {
+        compound_id,
+        title: "续聘安居物业".into(),
+        body: "续聘三年，收费标准不变".into(),
+        matters: matters.iter().map(|m| (*m).to_owned()).collect(),
+        questions: vec!["续聘潍坊安居物业服务有限公司".into(), "物业费标准不变".into()],
+        form: "meeting".into(),
+        secret: false,
+        silent_clause: true,
+        voting_closes: date!(2026 - 11 - 30),
+    }
+}
+
+storage_test!(a_decision_from_notice_to_verified_result, |t| {
+    seed(&t.db).await;
+    let notice = datetime!(2026-11-02 09:00 +8);
+    let xq1 = xq1(t).await;
+    let committee = staff(t, "committee1", Role::CommitteeMember, "XQ1").await;
+    let second = staff(t, "committee1b", Role::CommitteeMember, "XQ1").await;
+    let company = staff(t, "anju", Role::CompanyAdmin, "91350100M000100Y43").await;
+    let zhang = verified_owner(t, "13800138000", "370705199001011234", notice).await;
+    let li = verified_owner(t, "13800138001", "370705199102021235", notice).await;
+
+    // Who may organise, and R1.9: one class per proposal.
+    assert!(matches!(
+        decisions::create(&t.db, &company, &new_decision(xq1, &["covenant"]), notice).await,
+        Err(DecisionError::Denied(_))
+    ));
+    let mixed = decisions::create(
+        &t.db,
+        &committee,
+        &new_decision(xq1, &["covenant", "raise_maintenance_fund"]),
+        notice,
+    )
+    .await;
+    assert!(
+        matches!(mixed, Err(DecisionError::Invalid(m)) if m.contains("split")),
+        "mixing classes is refused"
+    );
+    let mut early = new_decision(xq1, &["select_or_dismiss_company"]);
+    early.voting_closes = date!(2026 - 11 - 17);
+    assert!(
+        matches!(decisions::create(&t.db, &committee, &early, notice).await, Err(DecisionError::Invalid(m)) if m.contains("2026-11-18"))
+    );
+    let id = decisions::create(
+        &t.db,
+        &committee,
+        &new_decision(xq1, &["select_or_dismiss_company"]),
+        notice,
+    )
+    .await
+    .unwrap();
+    let d = decisions::find(&t.db, &zhang, id).await.unwrap();
+    assert_eq!(d.voting_opens, date!(2026 - 11 - 18), "R2.3: notice day + 16");
+    let notes = wuye::notify::list(&t.db, &li, &wuye::registry::Page::new(1, 5))
+        .await
+        .unwrap();
+    assert!(
+        notes.items.iter().any(|n| n.text_zh.contains("表决公告")),
+        "every owner hears of the notice"
+    );
+
+    // Not before the 16th day; voting before it opens is refused.
+    assert!(matches!(
+        decisions::open(&t.db, &committee, id, datetime!(2026-11-17 23:00 +8)).await,
+        Err(DecisionError::Refused(_))
+    ));
+    assert!(matches!(
+        decisions::cast(&t.db, &zhang, id, &["yes".into(), "yes".into()], notice).await,
+        Err(DecisionError::Refused(_))
+    ));
+    let opened = datetime!(2026-11-18 08:00 +8);
+    decisions::open(&t.db, &committee, id, opened).await.unwrap();
+    // The roll is frozen: a registry edit afterwards changes nothing.
+    let db = &t.db;
+    wuye::db_run!(db, pool => sqlx::query("UPDATE rooms SET exclusive_area = 99999 WHERE number = '102'").execute(pool).await.map(|_| ())).unwrap();
+    let turnout = decisions::turnout(&t.db, id).await.unwrap();
+    // 张三+李四 (89.50), 张三 (76.25), the developer (120 + 0.10): three subjects.
+    assert_eq!(
+        (
+            turnout.total_heads,
+            turnout.total_area.as_str(),
+            turnout.voted_heads
+        ),
+        (3, "285.85", 0)
+    );
+
+    // 张三 votes for both subjects he holds a title in, then changes his mind: the last counts.
+    let first = decisions::cast(&t.db, &zhang, id, &["no".into(), "yes".into()], opened)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 2, "one receipt per subject");
+    decisions::cast(&t.db, &zhang, id, &["yes".into(), "yes".into()], opened)
+        .await
+        .unwrap();
+    // 李四 (co-owner of 101 only) twice at once: one ballot in force for that subject.
+    let li_ballot: Vec<String> = vec!["yes".into(), "no".into()];
+    let (a, b) = tokio::join!(
+        decisions::cast(&t.db, &li, id, &li_ballot, opened),
+        decisions::cast(&t.db, &li, id, &li_ballot, opened)
+    );
+    a.unwrap();
+    b.unwrap();
+    let turnout = decisions::turnout(&t.db, id).await.unwrap();
+    assert_eq!((turnout.voted_heads, turnout.voted_area.as_str()), (2, "165.75"));
+    // Bad input and outsiders change nothing.
+    assert!(matches!(
+        decisions::cast(&t.db, &zhang, id, &["maybe".into(), "yes".into()], opened).await,
+        Err(DecisionError::Invalid(_))
+    ));
+    let stranger = {
+        wuye::otp::request_code(&t.db, &wuye::otp::Sender::Outbox, "13900000000", "", opened)
+            .await
+            .unwrap();
+        let code = crate::owners::last_code(&t.db, "13900000000").await;
+        match wuye::otp::verify_code(&t.db, "13900000000", &code, "", opened)
+            .await
+            .unwrap()
+        {
+            wuye::otp::Verified::Ok { actor, .. } => *actor,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(
+        decisions::cast(&t.db, &stranger, id, &["yes".into(), "yes".into()], opened)
+            .await
+            .is_err(),
+        "an unverified owner cannot vote"
+    );
+
+    // The developer's paper ballot: entered by one member, confirmed by another.
+    let rooms = decisions::roll_rooms(&t.db, id).await.unwrap();
+    let dev_room = rooms.iter().find(|(_, l)| l.ends_with("-601")).unwrap().0;
+    decisions::enter_paper(
+        &t.db,
+        &committee,
+        id,
+        dev_room,
+        &["abstain".into(), "no".into()],
+        None,
+        opened,
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(
+            decisions::confirm_paper(&t.db, &committee, id, "developer", opened).await,
+            Err(DecisionError::Refused(_))
+        ),
+        "not by the same person"
+    );
+    assert_eq!(
+        decisions::turnout(&t.db, id).await.unwrap().voted_heads,
+        2,
+        "pending paper does not count yet"
+    );
+    decisions::confirm_paper(&t.db, &second, id, "developer", opened)
+        .await
+        .unwrap();
+    assert_eq!(decisions::turnout(&t.db, id).await.unwrap().voted_heads, 3);
+
+    // Before the close: no result and no export, for anyone.
+    let d = decisions::find(&t.db, &committee, id).await.unwrap();
+    assert!(decisions::result(&d).is_none());
+    assert!(matches!(
+        decisions::export(&t.db, &committee, id).await,
+        Err(DecisionError::Refused(_))
+    ));
+
+    // Close: the statutory result, and the rules-based one beside it.
+    let closed = datetime!(2026-11-30 20:00 +8);
+    let r = decisions::close(&t.db, &committee, id, closed).await.unwrap();
+    assert!(
+        matches!(
+            decisions::cast(&t.db, &zhang, id, &["no".into(), "no".into()], closed).await,
+            Err(DecisionError::Refused(_))
+        ),
+        "after the close"
+    );
+    let q1 = &r.questions[0].statutory;
+    // Yes: {张三} 76.25 and {张三,李四} 89.50 = 165.75 of 285.85 participating, 2 of 3 heads.
+    assert_eq!(q1["outcome"], "passed", "{q1}");
+    assert_eq!(
+        (q1["yes_area"].as_str(), q1["yes_heads"].as_u64()),
+        (Some("165.75"), Some(2))
+    );
+    assert_eq!(
+        (q1["abstain_area"].as_str(), q1["participating_heads"].as_u64()),
+        (Some("120.10"), Some(3))
+    );
+    let q2 = &r.questions[1].statutory;
+    // Question 2: 张三 yes (76.25, 1 head); 101 (张三+李四): the last ballot in force is 李四's "no"? No:
+    // each subject's last ballot counts; 101's last was 李四's (yes, no) → no; developer no.
+    assert_eq!(q2["outcome"], "rejected", "{q2}");
+    assert!(
+        r.questions[0].rules_based.is_some(),
+        "the silent-owner result is computed beside"
+    );
+
+    // Publish after the objection period; the export verifies and matches the result.
+    assert!(matches!(
+        decisions::publish(&t.db, &committee, id, closed).await,
+        Err(DecisionError::Refused(_))
+    ));
+    decisions::publish(&t.db, &committee, id, closed + time::Duration::days(8))
+        .await
+        .unwrap();
+    let export = decisions::export(&t.db, &zhang, id).await.unwrap();
+    let report = wuye_model::verify(&export).unwrap();
+    assert_eq!(report.head.to_string(), r.head_hash);
+    assert_eq!(report.tallies[0].outcome.as_str(), "passed");
+    assert!(
+        !export.contains("张三")
+            && !export.contains("13800138000")
+            && !export.contains("号楼")
+            && !export.contains("developer"),
+        "no names, rooms or phones: {export}"
+    );
+    // 张三 finds his line by his receipt; the first ballot shows as replaced.
+    let found = decisions::check_receipt(&t.db, &zhang, id, &first[0].1.to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(found.contains("replaced"), "{found}");
+    // One changed byte and verify names the place.
+    let tampered = export.replacen(" y", " n", 1);
+    assert!(wuye_model::verify(&tampered).is_err());
+});
+
+storage_test!(nothing_shows_the_split_before_the_close, |t| {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    seed(&t.db).await;
+    let notice = datetime!(2026-11-02 09:00 +8);
+    let xq1 = xq1(t).await;
+    let committee = staff(t, "committee1", Role::CommitteeMember, "XQ1").await;
+    let second = staff(t, "committee1b", Role::CommitteeMember, "XQ1").await;
+    let zhang = verified_owner(t, "13800138000", "370705199001011234", notice).await;
+    let id = decisions::create(
+        &t.db,
+        &committee,
+        &new_decision(xq1, &["select_or_dismiss_company"]),
+        notice,
+    )
+    .await
+    .unwrap();
+    let opened = datetime!(2026-11-18 08:00 +8);
+    decisions::open(&t.db, &committee, id, opened).await.unwrap();
+    // Yes: 张三's two subjects (76.25 + 89.50 = 165.75); no: the developer (120.10), on paper.
+    decisions::cast(&t.db, &zhang, id, &["yes".into(), "yes".into()], opened)
+        .await
+        .unwrap();
+    let dev_room = decisions::roll_rooms(&t.db, id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(_, l)| l.ends_with("-601"))
+        .unwrap()
+        .0;
+    decisions::enter_paper(
+        &t.db,
+        &committee,
+        id,
+        dev_room,
+        &["no".into(), "no".into()],
+        None,
+        opened,
+    )
+    .await
+    .unwrap();
+    decisions::confirm_paper(&t.db, &second, id, "developer", opened)
+        .await
+        .unwrap();
+    assert_eq!(
+        decisions::turnout(&t.db, id).await.unwrap().voted_area,
+        "285.85",
+        "everyone voted: turnout alone tells nothing"
+    );
+
+    // Every GET route of the router, as every kind of caller, during the vote.
+    let app = crate::http::app(t);
+    let admin = staff(t, "admin", Role::CityAdmin, "370700").await;
+    let now = OffsetDateTime::now_utc();
+    let mut callers = vec![(String::new(), String::new())];
+    for a in [&admin, &committee, &zhang] {
+        let session = wuye::auth::start_session(&t.db, a.user_id.unwrap(), "", now)
+            .await
+            .unwrap();
+        let token = wuye::auth::create_token(&t.db, &a.login, "split", &Actor::cli(), now)
+            .await
+            .unwrap();
+        callers.push((session, token));
+    }
+    let mut checked = 0;
+    for (method, template) in wuye::http::route_list() {
+        if method != "GET" {
+            continue;
+        }
+        let path = template
+            .replace("{id}", &id.to_string())
+            .replace("{kind}", "rooms")
+            .replace("{code}", "370705")
+            .replace("{position}", "1")
+            .replace("{file}", "requests.json")
+            .replace("{category}", "repair");
+        for (session, token) in &callers {
+            let mut req = Request::get(&path);
+            if !session.is_empty() {
+                req = if path.starts_with("/api/") {
+                    req.header(header::AUTHORIZATION, format!("Bearer {token}"))
+                } else {
+                    req.header(header::COOKIE, format!("wuye_session={session}"))
+                };
+            }
+            let r = crate::http::send(&app, req.body(Body::empty()).unwrap()).await;
+            let body = r.text();
+            for secret in ["165.75", "120.10"] {
+                assert!(
+                    !body.contains(secret),
+                    "GET {path} shows {secret:?} before the close: {}",
+                    &body.chars().take(400).collect::<String>()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "walked {checked} requests");
+    // The decision page itself was among them, and shows the turnout.
+    let session = wuye::auth::start_session(&t.db, committee.user_id.unwrap(), "", now)
+        .await
+        .unwrap();
+    let page = crate::http::send(
+        &app,
+        Request::get(format!("/decisions/{id}"))
+            .header(header::COOKIE, format!("wuye_session={session}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(page.text().contains("285.85"), "turnout is shown");
+    // After the close, the result is there.
+    decisions::close(&t.db, &committee, id, datetime!(2026-11-30 20:00 +8))
+        .await
+        .unwrap();
+    let page = crate::http::send(
+        &app,
+        Request::get(format!("/decisions/{id}"))
+            .header(header::COOKIE, format!("wuye_session={session}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        page.text().contains("165.75"),
+        "the split is published at the close"
+    );
+});
