@@ -5,6 +5,7 @@
 
 mod access;
 mod browser;
+mod cli;
 mod crash;
 mod decisions;
 mod http;
