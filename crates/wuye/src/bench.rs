@@ -635,3 +635,121 @@ pub async fn orders(
         "figures": { "orders_total": total, "month": f.month, "month_volume": f.volume, "milliseconds": figures_ms, "target_ms": 500 },
     }))
 }
+
+/// `bench decisions`: the offline tally of 1,000,000 ballots over 1,000,000 rooms (the code
+/// behind `wuye tally` and the close), and ballots cast over HTTP at `concurrency`
+/// connections by `owners` verified owners of one demo compound (each ballot after the first
+/// is a change: the last counts), then the close of that vote.
+pub async fn decisions(
+    url: Option<String>,
+    concurrency: usize,
+    seconds: u64,
+    owners: usize,
+) -> anyhow::Result<serde_json::Value> {
+    // 1. The tally: one owner per room, every tenth room a couple, 1% developer rooms.
+    let n = 1_000_000usize;
+    let mut rooms = String::with_capacity(n * 24);
+    let mut ballots = String::with_capacity(n * 12);
+    rooms.push_str("room_id,exclusive_area,owner_ids\n");
+    ballots.push_str("voter_id,choice\n");
+    for i in 0..n {
+        let area = 60 + (i % 90);
+        if i % 100 == 99 {
+            rooms.push_str(&format!("r{i},{area}.50,developer\n"));
+        } else if i % 10 == 0 {
+            rooms.push_str(&format!("r{i},{area}.50,o{i};s{i}\n"));
+            ballots.push_str(&format!("o{i},{}\n", ["yes", "no", "abstain"][i % 3]));
+        } else {
+            rooms.push_str(&format!("r{i},{area}.50,o{i}\n"));
+            ballots.push_str(&format!("o{i},{}\n", ["yes", "no", "yes", "abstain"][i % 4]));
+        }
+    }
+    ballots.push_str("developer,no\n");
+    let t = Instant::now();
+    let report = wuye_model::tally_files(
+        rooms.as_bytes(),
+        ballots.as_bytes(),
+        wuye_model::ThresholdClass::Ordinary,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tally_seconds = t.elapsed().as_secs_f64();
+
+    // 2. Ballots over HTTP.
+    let tmp = TempDir::new("decisions")?;
+    let db = fresh_db(&tmp.0, url).await?;
+    let now = crate::clock::db_time(OffsetDateTime::now_utc());
+    demo::generate(&db, Scale::DISTRICT, now).await?;
+    let (compound,): (i64,) = crate::db_read!(&db, pool => sqlx::query_as(
+        "SELECT compound_id FROM rooms GROUP BY compound_id ORDER BY count(*) DESC LIMIT 1").fetch_one(pool).await)?;
+    let holders: Vec<(i64,)> = crate::db_read!(&db, pool => sqlx::query_as(
+        "SELECT DISTINCT ro.owner_id FROM room_owners ro JOIN rooms r ON r.id = ro.room_id WHERE r.compound_id = $1 ORDER BY ro.owner_id LIMIT $2")
+        .bind(compound).bind(owners as i64).fetch_all(pool).await)?;
+    let cli = crate::auth::Actor::cli();
+    let mut tokens = Vec::with_capacity(holders.len());
+    for (k, (owner,)) in holders.iter().enumerate() {
+        let login = format!("1990000{k:04}");
+        let rows: Vec<(i64,)> = crate::db_run!(&db, pool => sqlx::query_as(
+            "INSERT INTO users (login, display_name, role, created_at) VALUES ($1, $1, 'owner', $2) RETURNING id")
+            .bind(&login).bind(now).fetch_all(pool).await)?;
+        let uid = rows.first().map(|r| r.0).unwrap_or(0);
+        crate::db_run!(&db, pool => sqlx::query("INSERT INTO user_owners (user_id, owner_id, verified_at) VALUES ($1, $2, $3)")
+            .bind(uid).bind(owner).bind(now).execute(pool).await.map(|_| ()))?;
+        tokens.push(crate::auth::create_token(&db, &login, "bench", &cli, now).await?);
+    }
+    let new = crate::decisions::NewDecision {
+        compound_id: compound,
+        title: "压测表决".into(),
+        body: String::new(),
+        matters: vec!["covenant".into()],
+        questions: Vec::new(),
+        form: "meeting".into(),
+        secret: false,
+        silent_clause: false,
+        voting_closes: (now + time::Duration::days(30))
+            .to_offset(crate::clock::CST)
+            .date(),
+    };
+    let id = crate::decisions::create(&db, &cli, &new, now - time::Duration::days(20)).await?;
+    crate::decisions::open(&db, &cli, id, now).await?;
+    let subjects = db.count("roll_subjects").await?;
+    let files = FileStore::new(db.clone(), FileBackend::Database);
+    let app = crate::http::app(db.clone(), files, Clock::System, false);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        let _ = crate::http::serve(listener, app).await;
+    });
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    let tokens = Arc::new(tokens);
+    let url = format!("{base}/api/v1/decisions/{id}/ballots");
+    let cast = {
+        let (client, tokens, url) = (client.clone(), tokens.clone(), url.clone());
+        drive(
+            concurrency,
+            Until::Elapsed(Duration::from_secs(seconds)),
+            move |i| {
+                let token = &tokens[(i as usize) % tokens.len().max(1)];
+                client
+                    .post(&url)
+                    .bearer_auth(token)
+                    .json(&serde_json::json!({ "answers": [if i % 3 == 0 { "no" } else { "yes" }] }))
+            },
+        )
+        .await
+    };
+    server.abort();
+    let events = db.count("ballot_events").await?;
+    let t = Instant::now();
+    crate::decisions::close(&db, &cli, id, now + time::Duration::seconds(1)).await?;
+    let close_seconds = t.elapsed().as_secs_f64();
+    db.close().await;
+    Ok(serde_json::json!({
+        "benchmark": "decisions",
+        "engine": match &db { Db::Sqlite(_) => "sqlite", Db::Postgres(_) => "postgres" },
+        "tally": { "rooms": n, "ballots": report.ballots, "subjects": report.subjects, "outcome": report.tally.outcome.as_str(), "seconds": tally_seconds, "target_seconds": 1.0 },
+        "ballots_over_http": { "concurrency": concurrency, "owners": tokens.len(), "subjects_on_roll": subjects, "events_logged": events, "latency": cast },
+        "close": { "events": events, "seconds": close_seconds },
+    }))
+}

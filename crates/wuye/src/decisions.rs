@@ -470,15 +470,25 @@ async fn load_log(db: &Db, d: &Decision) -> Result<(BallotLog, Vec<(String, Sid)
     let opened = d.notice_at.unix_timestamp();
     let mut log =
         BallotLog::new(header, opened, enrolment).map_err(|e| DecisionError::Invalid(e.to_string()))?;
+    catch_up(db, d.id, &mut log).await?;
+    Ok((log, keys))
+}
+
+/// Re-plays the events stored after the ones `log` holds, checking each stored hash.
+async fn catch_up(db: &Db, id: i64, log: &mut BallotLog) -> Result<(), DecisionError> {
     type EventRow = (i64, String, i64, String, Option<String>, Option<String>, String);
+    let after = log.events().len() as i64;
     let events: Vec<EventRow> = db_read!(db, pool => sqlx::query_as(
-        "SELECT seq, kind, at, sid, answers, by_sid, hash FROM ballot_events WHERE decision_id = $1 ORDER BY seq").bind(d.id).fetch_all(pool).await)?;
+        "SELECT seq, kind, at, sid, answers, by_sid, hash FROM ballot_events WHERE decision_id = $1 AND seq > $2 ORDER BY seq").bind(id).bind(after).fetch_all(pool).await)?;
     for (seq, kind, at, sid, answers, by, hash) in events {
         let broken = || {
             DecisionError::Invalid(format!(
                 "the stored ballot log is broken at event {seq} / 投票记录第 {seq} 条已损坏"
             ))
         };
+        if seq != log.events().len() as i64 + 1 {
+            return Err(broken());
+        }
         let kind = EventKind::parse(&kind).map_err(|_| broken())?;
         let sid = Sid::parse(&sid).ok_or_else(broken)?;
         let answers = answers
@@ -492,7 +502,27 @@ async fn load_log(db: &Db, d: &Decision) -> Result<(BallotLog, Vec<(String, Sid)
             return Err(broken());
         }
     }
-    Ok((log, keys))
+    Ok(())
+}
+
+/// The re-played log of each decision this instance has appended to, keyed by the decision's
+/// salt (unique per decision, also across databases). A cache only: every use first catches
+/// up with the events stored since, so another instance's ballots are always included.
+type Cached = Option<(BallotLog, Vec<(String, Sid)>)>;
+static LOGS: std::sync::OnceLock<
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<Cached>>>>,
+> = std::sync::OnceLock::new();
+
+fn log_slot(salt: &str) -> std::sync::Arc<tokio::sync::Mutex<Cached>> {
+    let map = LOGS.get_or_init(Default::default);
+    let mut m = match map.lock() {
+        Ok(m) => m,
+        Err(p) => p.into_inner(),
+    };
+    if m.len() > 10_000 {
+        m.clear();
+    }
+    m.entry(salt.to_owned()).or_default().clone()
 }
 
 fn parse_answers(s: &str) -> Result<Vec<Option<Choice>>, ()> {
@@ -553,10 +583,25 @@ async fn append(
     now: OffsetDateTime,
 ) -> Result<Vec<(String, Hash)>, DecisionError> {
     let (status, channel, entered_by, scan) = ballot;
+    // One append at a time per decision on this instance, onto the cached log.
+    let slot = log_slot(&d.salt);
+    let mut cached = slot.lock().await;
     for _ in 0..20 {
-        let (mut log, keys) = load_log(db, d).await?;
+        let (mut log, keys) = match cached.take() {
+            Some((mut log, keys)) => {
+                catch_up(db, d.id, &mut log).await?;
+                (log, keys)
+            }
+            None => load_log(db, d).await?,
+        };
         let base = log.events().len() as i64;
-        let plan = make(&log, &keys)?;
+        let plan = match make(&log, &keys) {
+            Ok(p) => p,
+            Err(e) => {
+                *cached = Some((log, keys));
+                return Err(e);
+            }
+        };
         let mut rows = Vec::new();
         for (key, kind, answers) in &plan {
             let sid = keys
@@ -596,8 +641,12 @@ async fn append(
             tx.commit().await
         }.await);
         match stored.map_err(DbError::from) {
-            Ok(()) => return Ok(rows.into_iter().map(|r| (r.0, r.6)).collect()),
-            // Another ballot took the place: re-play and try again.
+            Ok(()) => {
+                *cached = Some((log, keys));
+                return Ok(rows.into_iter().map(|r| (r.0, r.6)).collect());
+            }
+            // Another instance took the place: re-play from the database and try again (the
+            // in-memory log holds events that were not stored, so it is dropped).
             Err(e) if e.is_constraint() => continue,
             Err(e) => return Err(e.into()),
         }

@@ -182,6 +182,16 @@ enum Bench {
         #[arg(long, default_value_t = 1_000_000)]
         open_orders: usize,
     },
+    /// Owners' decisions: the tally of 1,000,000 ballots over 1,000,000 rooms, ballots cast over
+    /// HTTP, and the close.
+    Decisions {
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 500)]
+        owners: usize,
+    },
     /// A minute of API writes with concurrent readers; reports the largest WAL.
     Soak {
         #[arg(long, default_value_t = 60)]
@@ -690,6 +700,13 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     writers,
                     readers,
                 } => wuye::bench::soak(*seconds, *writers, *readers).await?,
+                Bench::Decisions {
+                    concurrency,
+                    seconds,
+                    owners,
+                } => {
+                    wuye::bench::decisions(cli.database_url.clone(), *concurrency, *seconds, *owners).await?
+                }
                 Bench::Orders {
                     concurrency,
                     seconds,

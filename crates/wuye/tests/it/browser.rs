@@ -542,3 +542,135 @@ async fn wait_text(c: &fantoccini::Client, css: &str, want: &str) {
     }
     panic!("{css} never showed {want:?}: {}", text(c, css).await);
 }
+
+async fn owner_sign_in(c: &fantoccini::Client, t: &TestDb, base: &str, phone: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    fill(c, "form.owner input[name=phone]", phone).await;
+    click(c, "form.owner button").await;
+    wait_text(c, "p.ok", "验证码已发送").await;
+    let code = crate::owners::last_code(&t.db, phone).await;
+    fill(c, "input[name=code]", &code).await;
+    click(c, "form.import button").await;
+    wait_path(c, "/account").await;
+}
+
+async fn vote(c: &fantoccini::Client, base: &str, id: i64, choice: &str) -> String {
+    c.goto(&format!("{base}/decisions/{id}")).await.unwrap();
+    for q in [1, 2] {
+        click(c, &format!("form.vote input[name=q{q}][value={choice}]")).await;
+    }
+    click(c, "form.vote button[type=submit]").await;
+    wait_text(c, "p.receipt", "回执").await;
+    text(c, "p.receipt code").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vote_from_notice_to_a_checked_receipt() {
+    let Some((binary, driver)) = browser() else { return };
+    let t = TestDb::new(Engine::Sqlite).await.unwrap();
+    crate::support::seed(&t.db).await;
+    let clock = Clock::fixed(time::macros::datetime!(2026-11-02 10:00 +8));
+    for login in ["committee1", "committee2"] {
+        crate::http::token_for(&t, login, wuye_model::Role::CommitteeMember, "XQ1").await;
+    }
+    let now = clock.now();
+    crate::decisions::verified_owner(&t, "13800138000", "370705199001011234", now).await;
+    crate::decisions::verified_owner(&t, "13800138001", "370705199102021235", now).await;
+    let xq1 = crate::decisions::xq1(&t).await;
+    let base = serve_with_clock(&t, false, clock.clone()).await;
+    let driver = start_driver(&driver).await;
+    let c = client(&driver, &binary).await;
+    c.goto(&format!("{base}/lang?to=zh-CN")).await.unwrap();
+
+    // The committee gives notice of a vote from the compound's decisions page.
+    staff_sign_in(&c, &base, "committee1").await;
+    c.goto(&format!("{base}/decisions?compound={xq1}")).await.unwrap();
+    click(&c, "a.button").await;
+    wait_path(&c, "/decisions/new").await;
+    fill(&c, "input[name=title]", "修改管理规约：增设电动车充电区").await;
+    click(&c, "input[name=matters][value=covenant]").await;
+    fill(
+        &c,
+        "textarea[name=questions]",
+        "修改管理规约第十二条\n在3号楼北侧增设充电区",
+    )
+    .await;
+    click(&c, "form.decision button[type=submit]").await;
+    wait_text(&c, "div.meta", "公告中").await;
+    let id: i64 = c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        text(&c, "dl.facts").await.contains("2026-11-18"),
+        "voting opens on the 16th day"
+    );
+    // Sixteen days later it opens voting (signing in afresh: sessions last less than that).
+    sign_out(&c).await;
+    clock.advance(16 * 24 * 3600);
+    staff_sign_in(&c, &base, "committee1").await;
+    c.goto(&format!("{base}/decisions/{id}")).await.unwrap();
+    click(&c, "form.act input[value=open] ~ button").await;
+    wait_text(&c, "div.meta", "投票中").await;
+    sign_out(&c).await;
+
+    // Two owners vote online on their phones and get receipts.
+    owner_sign_in(&c, &t, &base, "13800138000").await;
+    let receipt = vote(&c, &base, id, "yes").await;
+    assert_eq!(receipt.len(), 64, "{receipt}");
+    std::fs::write(shot_path("vote.png"), c.screenshot().await.unwrap()).unwrap();
+    sign_out(&c).await;
+    owner_sign_in(&c, &t, &base, "13800138001").await;
+    vote(&c, &base, id, "yes").await;
+    sign_out(&c).await;
+
+    // A paper ballot for the developer's room, entered by one member, confirmed by another.
+    staff_sign_in(&c, &base, "committee1").await;
+    c.goto(&format!("{base}/decisions/{id}")).await.unwrap();
+    let turnout = text(&c, "p.turnout").await;
+    assert!(
+        turnout.contains("2 / 3"),
+        "two of three subjects voted: {turnout}"
+    );
+    c.find(Locator::Css("form.paper select[name=room_id]"))
+        .await
+        .unwrap()
+        .select_by_label("2号楼-3-601")
+        .await
+        .unwrap();
+    for q in [1, 2] {
+        click(&c, &format!("form.paper input[name=q{q}][value=no]")).await;
+    }
+    click(&c, "form.paper button[type=submit]").await;
+    wait_text(&c, "ul.pending", "developer").await;
+    sign_out(&c).await;
+    staff_sign_in(&c, &base, "committee2").await;
+    c.goto(&format!("{base}/decisions/{id}")).await.unwrap();
+    click(&c, "form.confirm button").await;
+    wait_text(&c, "p.turnout", "3 / 3").await;
+    click(&c, "form.act input[value=close] ~ button").await;
+    wait_text(&c, "div.meta", "已结束").await;
+    assert!(text(&c, "section.statutory").await.contains("通过"));
+    sign_out(&c).await;
+    clock.advance(8 * 24 * 3600);
+    staff_sign_in(&c, &base, "committee2").await;
+    c.goto(&format!("{base}/decisions/{id}")).await.unwrap();
+    click(&c, "form.act input[value=publish] ~ button").await;
+    wait_text(&c, "div.meta", "结果已公告").await;
+    std::fs::write(shot_path("decision-result.png"), c.screenshot().await.unwrap()).unwrap();
+    sign_out(&c).await;
+
+    // An owner checks their receipt against the published log.
+    owner_sign_in(&c, &t, &base, "13800138000").await;
+    c.goto(&format!("{base}/decisions/{id}")).await.unwrap();
+    fill(&c, "form.check input[name=check]", &receipt).await;
+    click(&c, "form.check button").await;
+    wait_text(&c, "p.found", "line").await;
+    c.close().await.unwrap();
+}
