@@ -372,7 +372,7 @@ async fn write_batch(db: &Db, rows: &[OrderRow]) -> Result<Vec<Written>, OrderEr
             }
         }
         if created > 0 {
-            bind_params!(sqlx::query(AssertSqlSafe(events.text)), events.params).execute(&mut *tx).await?;
+            bind_params!(sqlx::query(AssertSqlSafe(events.text_for(db))), events.params).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(out)
@@ -400,10 +400,11 @@ impl OrderWriter {
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = tokio::sync::mpsc::channel(4 * GROUP_MAX);
             let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
-            // SQLite has one writer connection; PostgreSQL commits several batches at once.
+            // SQLite has one writer connection; PostgreSQL commits two batches at once (each
+            // writer holds a pooled connection while it commits; the rest serve the reads).
             let writers = match db {
                 Db::Sqlite(_) => 1,
-                Db::Postgres(_) => 4,
+                Db::Postgres(_) => 2,
             };
             for _ in 0..writers {
                 tokio::spawn(group_commit(db.clone(), rx.clone()));
@@ -969,12 +970,12 @@ pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<
         let claimed: Vec<(i64, i64, i64, String)> = db_run!(db, pool => async {
             let mut tx = pool.begin().await?;
             let claimed: Vec<(i64, i64, i64, String)> =
-                bind_params!(sqlx::query_as(AssertSqlSafe(update.text.clone())), update.params.clone()).fetch_all(&mut *tx).await?;
+                bind_params!(sqlx::query_as(AssertSqlSafe(update.text_for(db))), update.params.clone()).fetch_all(&mut *tx).await?;
             if !claimed.is_empty() {
                 let events = escalation_events(&claimed, now);
-                bind_params!(sqlx::query(AssertSqlSafe(events.text)), events.params).execute(&mut *tx).await?;
+                bind_params!(sqlx::query(AssertSqlSafe(events.text_for(db))), events.params).execute(&mut *tx).await?;
                 let notes = notify::escalation_rows(&claimed.iter().map(|c| (c.0, c.1, c.2)).collect::<Vec<_>>(), now);
-                bind_params!(sqlx::query(AssertSqlSafe(notes.text)), notes.params).execute(&mut *tx).await?;
+                bind_params!(sqlx::query(AssertSqlSafe(notes.text_for(db))), notes.params).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(claimed)

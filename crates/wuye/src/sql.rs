@@ -54,6 +54,49 @@ impl Sql {
         self.bind(Param::Text(v.into()))
     }
 
+    /// The text as `db` binds it fastest. On SQLite, when every `$N` appears once and in order
+    /// (as this builder writes them), they become anonymous `?`: SQLite finds a numbered
+    /// parameter's name by a linear search, so binding a statement with thousands of `$N`
+    /// takes quadratic time (a 2,000-row multi-row INSERT spent ~100 ms there).
+    pub fn text_for(&self, db: &crate::db::Db) -> String {
+        if matches!(db, crate::db::Db::Postgres(_)) || self.params.len() < 64 {
+            return self.text.clone();
+        }
+        self.text_with_positional()
+    }
+
+    /// The text with anonymous `?` for `$1 … $n` written once each in order; else unchanged.
+    fn text_with_positional(&self) -> String {
+        let mut out = String::with_capacity(self.text.len());
+        let mut expect = 1usize;
+        let mut chars = self.text.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c == '$' && chars.peek().is_some_and(|(_, d)| d.is_ascii_digit()) {
+                let start = i + 1;
+                let mut end = start;
+                while let Some((j, d)) = chars.peek().copied() {
+                    if !d.is_ascii_digit() {
+                        break;
+                    }
+                    end = j + 1;
+                    chars.next();
+                }
+                if self.text[start..end].parse::<usize>().ok() != Some(expect) {
+                    return self.text.clone();
+                }
+                expect += 1;
+                out.push('?');
+            } else {
+                out.push(c);
+            }
+        }
+        if expect - 1 == self.params.len() {
+            out
+        } else {
+            self.text.clone()
+        }
+    }
+
     /// `LIMIT … OFFSET …` for a 1-based page.
     pub fn paginate(&mut self, page: &crate::registry::Page) -> &mut Self {
         self.push(" LIMIT ")
@@ -141,4 +184,32 @@ pub async fn insert_rows(
         n
     });
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positional_placeholders_only_when_in_order() {
+        let mut sql = Sql::new("INSERT INTO t (a) VALUES ");
+        for i in 0..100 {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(").bind_i64(i).push(")");
+        }
+        let sqlite_like = sql.text.replace('$', "?");
+        let text = sql.text_with_positional();
+        assert!(text.contains("(?), (?)") && !text.contains('$'));
+        assert_eq!(text.matches('?').count(), 100);
+        assert_ne!(text, sqlite_like, "the numbers are gone, not just the sign");
+        // A placeholder used twice keeps its number.
+        let mut twice = Sql::new("SELECT $1, $1");
+        twice.params.push(Param::I64(1));
+        for _ in 0..70 {
+            twice.push(", ").bind_i64(2);
+        }
+        assert_eq!(twice.text_with_positional(), twice.text);
+    }
 }
