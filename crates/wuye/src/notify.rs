@@ -87,6 +87,15 @@ pub fn level_label(level: i64) -> (&'static str, &'static str) {
     }
 }
 
+/// The text of an escalation notice, in both languages.
+pub fn escalation_text(id: i64, level: i64) -> (String, String) {
+    let (zh, en) = level_label(level);
+    (
+        format!("工单 #{id} 超期，已升级为{zh}（{level} 级），请督办"),
+        format!("Order #{id} is overdue and escalated to {en} (level {level}); please supervise"),
+    )
+}
+
 /// The rows telling each order's new supervising authority that it escalated: one multi-row
 /// INSERT, for the sweep's transaction. `escalated` holds `(order, new level, new region)`.
 pub fn escalation_rows(escalated: &[(i64, i64, i64)], now: OffsetDateTime) -> Sql {
@@ -98,16 +107,13 @@ pub fn escalation_rows(escalated: &[(i64, i64, i64)], now: OffsetDateTime) -> Sq
         if i > 0 {
             sql.push(", ");
         }
-        let (zh, en) = level_label(*level);
+        let (zh, en) = escalation_text(*id, *level);
         sql.push("(")
             .bind_i64(*region)
             .push(", 'order_escalated', ")
             .bind_i64(*id);
-        sql.push(", ")
-            .bind_text(format!("工单 #{id} 超期，已升级为{zh}（{level} 级），请督办"));
-        sql.push(", ").bind_text(format!(
-            "Order #{id} is overdue and escalated to {en} (level {level}); please supervise"
-        ));
+        sql.push(", ").bind_text(zh);
+        sql.push(", ").bind_text(en);
         sql.push(", ").bind(Param::Ts(now)).push(")");
     }
     sql
