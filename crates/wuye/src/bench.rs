@@ -742,7 +742,14 @@ pub async fn decisions(
     server.abort();
     let events = db.count("ballot_events").await?;
     let t = Instant::now();
-    crate::decisions::close(&db, &cli, id, now + time::Duration::seconds(1)).await?;
+    crate::decisions::close(
+        &db,
+        &cli,
+        id,
+        &Default::default(),
+        now + time::Duration::seconds(1),
+    )
+    .await?;
     let close_seconds = t.elapsed().as_secs_f64();
     db.close().await;
     Ok(serde_json::json!({

@@ -28,10 +28,7 @@ use crate::registry::{Listing, Page};
 use crate::sql::Sql;
 use crate::{bind_params, db_read, db_run};
 
-/// Days of the objection period after the preliminary result (a city setting; issue 5 §1).
-pub const OBJECTION_DAYS: i64 = 7;
-/// Days the final result notice is shown.
-pub const RESULT_SHOWN_DAYS: i64 = 30;
+use crate::settings::DecisionDays;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecisionError {
@@ -910,6 +907,7 @@ pub async fn close(
     db: &Db,
     actor: &Actor,
     id: i64,
+    days: &DecisionDays,
     now: OffsetDateTime,
 ) -> Result<DecisionResult, DecisionError> {
     let now = crate::clock::db_time(now);
@@ -943,7 +941,7 @@ pub async fn close(
         questions: results,
     };
     let json = serde_json::to_string(&result).unwrap_or_default();
-    let objection_until = now + time::Duration::days(OBJECTION_DAYS);
+    let objection_until = now + time::Duration::days(i64::from(days.objection));
     let n = db_run!(db, pool => sqlx::query("UPDATE decisions SET state = 'closed', closed_at = $2, objection_until = $3, head_hash = $4, result = $5 WHERE id = $1 AND state = 'voting'")
         .bind(id).bind(now).bind(objection_until).bind(log.head().to_string()).bind(&json).execute(pool).await.map(|r| r.rows_affected()))?;
     if n == 0 {
@@ -1045,8 +1043,15 @@ async fn rules_based(
     Ok(out)
 }
 
-/// Publishes the final result after the objection period; shown for [`RESULT_SHOWN_DAYS`].
-pub async fn publish(db: &Db, actor: &Actor, id: i64, now: OffsetDateTime) -> Result<(), DecisionError> {
+/// Publishes the final result after the objection period; shown for the city's
+/// `result_shown` days.
+pub async fn publish(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    days: &DecisionDays,
+    now: OffsetDateTime,
+) -> Result<(), DecisionError> {
     let now = crate::clock::db_time(now);
     let d = find(db, actor, id).await?;
     require_organiser(db, actor, d.compound_id).await?;
@@ -1070,7 +1075,7 @@ pub async fn publish(db: &Db, actor: &Actor, id: i64, now: OffsetDateTime) -> Re
     result.status = "final".into();
     let json = serde_json::to_string(&result).unwrap_or_default();
     db_run!(db, pool => sqlx::query("UPDATE decisions SET state = 'published', published_at = $2, shown_until = $3, result = $4 WHERE id = $1 AND state = 'closed'")
-        .bind(id).bind(now).bind(now + time::Duration::days(RESULT_SHOWN_DAYS)).bind(json).execute(pool).await.map(|_| ()))?;
+        .bind(id).bind(now).bind(now + time::Duration::days(i64::from(days.result_shown))).bind(json).execute(pool).await.map(|_| ()))?;
     crate::auth::audit(
         db,
         actor,

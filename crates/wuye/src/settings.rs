@@ -109,10 +109,38 @@ impl CategoryPolicy {
 
 type PolicyRow = (String, i64, i64, i64, i64, i64, i64, bool);
 
+/// Durations of an owners' decision that DOMAIN.md does not fix (issue 5 §1), in days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DecisionDays {
+    /// The public check of the voter roll after the notice.
+    pub roll_check: u32,
+    /// Objections to the preliminary result after the close.
+    pub objection: u32,
+    /// How long the final result notice is shown.
+    pub result_shown: u32,
+}
+
+impl Default for DecisionDays {
+    fn default() -> Self {
+        Self {
+            roll_check: 7,
+            objection: 7,
+            result_shown: 30,
+        }
+    }
+}
+
+const DECISION_KEYS: [&str; 3] = [
+    "decision.roll_check_days",
+    "decision.objection_days",
+    "decision.result_shown_days",
+];
+
 /// One consistent snapshot of the city's settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub calendar: WorkCalendar,
+    pub decision_days: DecisionDays,
     /// Rows the administrator set, by category (and [`CITY_DEFAULT`]).
     overrides: HashMap<String, CategoryPolicy>,
 }
@@ -128,6 +156,7 @@ impl Settings {
     pub fn shipped() -> Self {
         Self {
             calendar: WorkCalendar::shipped(),
+            decision_days: DecisionDays::default(),
             overrides: HashMap::new(),
         }
     }
@@ -181,7 +210,22 @@ impl Settings {
                 (c, p)
             })
             .collect();
-        Ok(Self { calendar, overrides })
+        let numbers: Vec<(String, i64)> = db_read!(db, pool => sqlx::query_as("SELECT key, value FROM city_settings").fetch_all(pool).await)?;
+        let mut decision_days = DecisionDays::default();
+        for (k, v) in numbers {
+            let v = u32::try_from(v).unwrap_or(0);
+            match k.as_str() {
+                "decision.roll_check_days" => decision_days.roll_check = v,
+                "decision.objection_days" => decision_days.objection = v,
+                "decision.result_shown_days" => decision_days.result_shown = v,
+                _ => {}
+            }
+        }
+        Ok(Self {
+            calendar,
+            decision_days,
+            overrides,
+        })
     }
 }
 
@@ -307,4 +351,43 @@ pub async fn add_calendar_days(
     )
     .await?;
     Ok(days.len())
+}
+
+/// Sets the durations of owners' decisions (1 to 90 days each). City administrators; audited.
+pub async fn set_decision_days(
+    db: &Db,
+    actor: &Actor,
+    d: &DecisionDays,
+    now: OffsetDateTime,
+) -> Result<(), SettingsError> {
+    require_city_admin(actor)?;
+    for v in [d.roll_check, d.objection, d.result_shown] {
+        if !(1..=90).contains(&v) {
+            return Err(SettingsError::Invalid(format!(
+                "each duration is 1 to 90 days, not {v} / 各期限须为 1 至 90 日"
+            )));
+        }
+    }
+    let now = crate::clock::db_time(now);
+    let sql = "INSERT INTO city_settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by";
+    db_run!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        for (k, v) in DECISION_KEYS.iter().zip([d.roll_check, d.objection, d.result_shown]) {
+            sqlx::query(sql).bind(*k).bind(i64::from(v)).bind(now).bind(&actor.login).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }.await)?;
+    auth::audit(
+        db,
+        actor,
+        "settings.decision_days",
+        "city_settings",
+        "decision",
+        None,
+        serde_json::to_value(d).ok(),
+        now,
+    )
+    .await?;
+    Ok(())
 }

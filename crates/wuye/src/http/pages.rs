@@ -100,6 +100,7 @@ pub fn router() -> super::Listed {
         .get("/decisions/{id}/export", decision_export_page)
         .post("/settings/sla", settings_sla)
         .post("/settings/calendar", settings_calendar)
+        .post("/settings/decisions", settings_decisions)
 }
 
 /// A rendered page, or an error page in the visitor's language.
@@ -2605,6 +2606,14 @@ async fn settings_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
                     }
                 }
             } }
+            h2 { (lang.pick("业主共同决定的期限（日）", "Owners' decisions: durations (days)")) }
+            form.import.decision-days method="post" action="/settings/decisions" {
+                input type="hidden" name="csrf" value=(ctx.csrf());
+                label { (lang.pick("名册公示", "Roll check")) " " input type="number" name="roll_check" min="1" max="90" value=(s.decision_days.roll_check); }
+                label { (lang.pick("结果异议期", "Objections to the result")) " " input type="number" name="objection" min="1" max="90" value=(s.decision_days.objection); }
+                label { (lang.pick("结果公告展示", "Result notice shown")) " " input type="number" name="result_shown" min="1" max="90" value=(s.decision_days.result_shown); }
+                button type="submit" { (lang.pick("保存", "Save")) }
+            }
             h2 { (lang.pick("工作日历", "Working-day calendar")) }
             p { (lang.pick("已有节假日安排的年份：", "Years with a holiday arrangement: ")) @for y in &years { span.tag { (y) } " " } }
             @if !years.contains(&(this_year + 1)) {
@@ -3127,10 +3136,12 @@ async fn decision_act(
                 .map(|_| ())
         }
         "confirm" => crate::decisions::confirm_paper(&st.db, &ctx.actor, id, &get("subject"), now).await,
-        "close" => crate::decisions::close(&st.db, &ctx.actor, id, now)
+        "close" => crate::decisions::close(&st.db, &ctx.actor, id, &st.settings().await.decision_days, now)
             .await
             .map(|_| ()),
-        "publish" => crate::decisions::publish(&st.db, &ctx.actor, id, now).await,
+        "publish" => {
+            crate::decisions::publish(&st.db, &ctx.actor, id, &st.settings().await.decision_days, now).await
+        }
         _ => Err(crate::decisions::DecisionError::Invalid(
             "unknown action / 未知操作".into(),
         )),
@@ -3155,4 +3166,36 @@ async fn decision_export_page(
         axum::http::HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     Ok(resp)
+}
+
+async fn settings_decisions(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    PForm(f): PForm<std::collections::HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let lang = ctx.lang;
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    ctx.check_csrf(&get("csrf"))?;
+    let num = |k: &str| -> Result<u32, PageError> {
+        get(k)
+            .trim()
+            .parse()
+            .map_err(|_| AppError::invalid(k, "enter a whole number of days / 请填写整数天数"))
+            .or_page(lang)
+    };
+    let d = crate::settings::DecisionDays {
+        roll_check: num("roll_check")?,
+        objection: num("objection")?,
+        result_shown: num("result_shown")?,
+    };
+    crate::settings::set_decision_days(&st.db, &ctx.actor, &d, st.clock.now())
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    st.settings
+        .reload(&st.db)
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    Ok(Redirect::to("/settings").into_response())
 }

@@ -133,9 +133,15 @@ storage_test!(verify_checks_an_export_and_finds_a_receipt, |t| {
     let receipts = wuye::decisions::cast(&t.db, &zhang, id, &["yes".into(), "no".into()], opened)
         .await
         .unwrap();
-    wuye::decisions::close(&t.db, &committee, id, datetime!(2026-11-30 20:00 +8))
-        .await
-        .unwrap();
+    wuye::decisions::close(
+        &t.db,
+        &committee,
+        id,
+        &Default::default(),
+        datetime!(2026-11-30 20:00 +8),
+    )
+    .await
+    .unwrap();
     let export = wuye::decisions::export(&t.db, &zhang, id).await.unwrap();
     let path = t.dir.path().join("export.txt");
     std::fs::write(&path, &export).unwrap();

@@ -230,7 +230,14 @@ storage_test!(a_decision_from_notice_to_verified_result, |t| {
 
     // Close: the statutory result, and the rules-based one beside it.
     let closed = datetime!(2026-11-30 20:00 +8);
-    let r = decisions::close(&t.db, &committee, id, closed).await.unwrap();
+    // The city shortened the objection period to 3 days (a setting; default 7).
+    let city_days = wuye::settings::DecisionDays {
+        objection: 3,
+        ..Default::default()
+    };
+    let r = decisions::close(&t.db, &committee, id, &city_days, closed)
+        .await
+        .unwrap();
     assert!(
         matches!(
             decisions::cast(&t.db, &zhang, id, &["no".into(), "no".into()], closed).await,
@@ -260,12 +267,18 @@ storage_test!(a_decision_from_notice_to_verified_result, |t| {
 
     // Publish after the objection period; the export verifies and matches the result.
     assert!(matches!(
-        decisions::publish(&t.db, &committee, id, closed).await,
+        decisions::publish(&t.db, &committee, id, &city_days, closed).await,
         Err(DecisionError::Refused(_))
     ));
-    decisions::publish(&t.db, &committee, id, closed + time::Duration::days(8))
-        .await
-        .unwrap();
+    decisions::publish(
+        &t.db,
+        &committee,
+        id,
+        &city_days,
+        closed + time::Duration::days(4),
+    )
+    .await
+    .unwrap();
     let export = decisions::export(&t.db, &zhang, id).await.unwrap();
     let report = wuye_model::verify(&export).unwrap();
     assert_eq!(report.head.to_string(), r.head_hash);
@@ -400,9 +413,15 @@ storage_test!(nothing_shows_the_split_before_the_close, |t| {
     .await;
     assert!(page.text().contains("285.85"), "turnout is shown");
     // After the close, the result is there.
-    decisions::close(&t.db, &committee, id, datetime!(2026-11-30 20:00 +8))
-        .await
-        .unwrap();
+    decisions::close(
+        &t.db,
+        &committee,
+        id,
+        &Default::default(),
+        datetime!(2026-11-30 20:00 +8),
+    )
+    .await
+    .unwrap();
     let page = crate::http::send(
         &app,
         Request::get(format!("/decisions/{id}"))
@@ -414,5 +433,36 @@ storage_test!(nothing_shows_the_split_before_the_close, |t| {
     assert!(
         page.text().contains("165.75"),
         "the split is published at the close"
+    );
+});
+
+storage_test!(decision_durations_are_city_settings, |t| {
+    seed(&t.db).await;
+    let now = OffsetDateTime::now_utc();
+    let street = staff(t, "street", Role::StreetOfficer, "370705001").await;
+    let d = wuye::settings::DecisionDays {
+        roll_check: 10,
+        objection: 5,
+        result_shown: 60,
+    };
+    assert!(matches!(
+        wuye::settings::set_decision_days(&t.db, &street, &d, now).await,
+        Err(wuye::settings::SettingsError::Denied(_))
+    ));
+    let bad = wuye::settings::DecisionDays { objection: 0, ..d };
+    assert!(matches!(
+        wuye::settings::set_decision_days(&t.db, &Actor::cli(), &bad, now).await,
+        Err(wuye::settings::SettingsError::Invalid(_))
+    ));
+    assert_eq!(
+        wuye::settings::Settings::load(&t.db).await.unwrap().decision_days,
+        wuye::settings::DecisionDays::default()
+    );
+    wuye::settings::set_decision_days(&t.db, &Actor::cli(), &d, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        wuye::settings::Settings::load(&t.db).await.unwrap().decision_days,
+        d
     );
 });

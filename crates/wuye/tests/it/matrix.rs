@@ -199,7 +199,9 @@ fn rule(method: &str, path: &str, who: &Caller, out_of_scope: bool) -> Option<Ex
         ("POST", "/notifications/read" | "/api/v1/notifications/read") => gate(true),
         // City settings: everyone signed in reads the time limits; city administrators edit.
         ("GET", "/api/v1/settings/sla") => gate(true),
-        ("GET", "/settings") | ("POST", "/settings/sla" | "/settings/calendar") => gate(admin),
+        ("GET", "/settings") | ("POST", "/settings/sla" | "/settings/calendar" | "/settings/decisions") => {
+            gate(admin)
+        }
         ("PUT", "/api/v1/settings/sla/{category}") | ("POST", "/api/v1/settings/calendar") => gate(admin),
         // 12345 import: regulators; a ticket for a compound outside the jurisdiction is a row error.
         ("POST", "/api/v1/orders/import" | "/orders/import") => match gate(regulator) {
@@ -535,6 +537,7 @@ storage_test!(every_role_on_every_route, |t| {
                     ("POST", "/api/v1/decisions") => (serde_json::json!({"compound_id": xq1, "title": "矩阵", "matters": ["covenant"], "form": "meeting", "voting_closes": "2099-12-31"}).to_string(), "application/json"),
                     ("POST", "/decisions/{id}/act") => (format!("--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--B\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\nopen\r\n--B--\r\n", who.csrf), "multipart/form-data; boundary=B"),
                     ("POST", "/api/v1/decisions/{id}/ballots") => (r#"{"answers": ["yes"]}"#.into(), "application/json"),
+                    ("POST", "/settings/decisions") => (format!("csrf={}&roll_check=7&objection=7&result_shown=30", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/notifications/read") => (format!("csrf={}", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/settings/sla") => (format!("csrf={}&category=repair&sign_days=1&handle_days=5&max_extension_days=10&max_extensions=1&return_days=2&rate_days=7", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/settings/calendar") => (format!("csrf={}&days=2027-01-01%2Coff%2C%E5%85%83%E6%97%A6", who.csrf), "application/x-www-form-urlencoded"),
