@@ -2635,6 +2635,16 @@ async fn settings_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
     ))
 }
 
+/// A whole number of days from a settings form, or an error naming the field.
+fn form_days(f: &std::collections::HashMap<String, String>, k: &str, lang: Lang) -> Result<u32, PageError> {
+    f.get(k)
+        .map(|v| v.trim())
+        .unwrap_or("")
+        .parse()
+        .map_err(|_| AppError::invalid(k, "enter a whole number of days / 请填写整数天数"))
+        .or_page(lang)
+}
+
 async fn settings_sla(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -2643,13 +2653,7 @@ async fn settings_sla(
     let lang = ctx.lang;
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     ctx.check_csrf(&get("csrf"))?;
-    let num = |k: &str| -> Result<u32, PageError> {
-        get(k)
-            .trim()
-            .parse()
-            .map_err(|_| AppError::invalid(k, "enter a whole number of working days / 请填写整数个工作日"))
-            .or_page(lang)
-    };
+    let num = |k: &str| form_days(&f, k, lang);
     let p = crate::settings::CategoryPolicy {
         sign_days: num("sign_days")?,
         handle_days: num("handle_days")?,
@@ -3176,13 +3180,7 @@ async fn settings_decisions(
     let lang = ctx.lang;
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     ctx.check_csrf(&get("csrf"))?;
-    let num = |k: &str| -> Result<u32, PageError> {
-        get(k)
-            .trim()
-            .parse()
-            .map_err(|_| AppError::invalid(k, "enter a whole number of days / 请填写整数天数"))
-            .or_page(lang)
-    };
+    let num = |k: &str| form_days(&f, k, lang);
     let d = crate::settings::DecisionDays {
         roll_check: num("roll_check")?,
         objection: num("objection")?,
