@@ -831,6 +831,79 @@ pub async fn organises(db: &Db, actor: &Actor, compound_id: i64) -> bool {
     require_organiser(db, actor, compound_id).await.is_ok()
 }
 
+/// The roll as it stands in the registry, for its public check during the notice: each room
+/// with its area and whether an owner or the developer holds it (no names).
+pub async fn roll_preview(db: &Db, id: i64) -> Result<Vec<(String, String, String)>, DecisionError> {
+    let rows: Vec<(String, i64, bool, i64)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT b.name || '-' || e.name || '-' || r.number, r.exclusive_area, r.developer_held, \
+         (SELECT count(*) FROM room_owners ro WHERE ro.room_id = r.id) FROM decisions d JOIN rooms r ON r.compound_id = d.compound_id \
+         JOIN buildings b ON b.id = r.building_id JOIN entrances e ON e.id = r.entrance_id WHERE d.id = $1 ORDER BY b.name, e.name, r.number")
+        .bind(id).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(label, area, dev, holders)| {
+            let who = if dev || holders == 0 {
+                "developer".to_owned()
+            } else {
+                format!("{holders}")
+            };
+            (label, Area::from_hundredths(area).to_string(), who)
+        })
+        .collect())
+}
+
+/// An owner of the compound objects to the roll during its public check (the city's
+/// `roll_check` days after the notice).
+pub async fn object(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    text: &str,
+    days: &DecisionDays,
+    now: OffsetDateTime,
+) -> Result<(), DecisionError> {
+    let now = crate::clock::db_time(now);
+    let d = find(db, actor, id).await?;
+    if !matches!(actor.scope, Scope::Owner { .. }) {
+        return Err(Denied::Role.into());
+    }
+    let until = d.notice_at + time::Duration::days(i64::from(days.roll_check));
+    if d.state != "notice" || now > until {
+        return Err(DecisionError::Refused(format!(
+            "the roll's public check ended on {} / 名册公示已于 {} 结束",
+            china_day(until),
+            china_day(until)
+        )));
+    }
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 1000 {
+        return Err(invalid(
+            "say what is wrong in 1 to 1,000 characters",
+            "请用 1 至 1000 字说明",
+        ));
+    }
+    db_run!(db, pool => sqlx::query("INSERT INTO roll_objections (decision_id, user_id, text, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(id).bind(actor.user_id).bind(text).bind(now).execute(pool).await.map(|_| ()))?;
+    audit(db, actor, "decision.roll_objection", id, now).await?;
+    Ok(())
+}
+
+/// The objections to the roll, for the organisers: (when, who (masked), text).
+pub async fn objections(db: &Db, id: i64) -> Result<Vec<(OffsetDateTime, String, String)>, DecisionError> {
+    let rows: Vec<(OffsetDateTime, String, String)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT o.created_at, u.login, o.text FROM roll_objections o JOIN users u ON u.id = o.user_id WHERE o.decision_id = $1 ORDER BY o.id")
+        .bind(id).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, login, text)| (at, crate::auth::mask(&login), text))
+        .collect())
+}
+
+/// An audit entry for a step on a decision that carries no data of its own.
+async fn audit(db: &Db, actor: &Actor, action: &str, id: i64, now: OffsetDateTime) -> Result<(), DbError> {
+    crate::auth::audit(db, actor, action, "decision", &id.to_string(), None, None, now).await
+}
+
 /// Paper ballots waiting for a second person.
 pub async fn pending_paper(db: &Db, id: i64) -> Result<Vec<(String, String)>, DecisionError> {
     Ok(db_read!(db, pool => sqlx::query_as(
@@ -1076,17 +1149,7 @@ pub async fn publish(
     let json = serde_json::to_string(&result).unwrap_or_default();
     db_run!(db, pool => sqlx::query("UPDATE decisions SET state = 'published', published_at = $2, shown_until = $3, result = $4 WHERE id = $1 AND state = 'closed'")
         .bind(id).bind(now).bind(now + time::Duration::days(i64::from(days.result_shown))).bind(json).execute(pool).await.map(|_| ()))?;
-    crate::auth::audit(
-        db,
-        actor,
-        "decision.publish",
-        "decision",
-        &id.to_string(),
-        None,
-        None,
-        now,
-    )
-    .await?;
+    audit(db, actor, "decision.publish", id, now).await?;
     notify_owners(
         db,
         id,

@@ -2977,6 +2977,28 @@ async fn decision_page(
     };
     let result = crate::decisions::result(&d);
     let owner = matches!(ctx.actor.scope, auth::Scope::Owner { .. });
+    let days = st.settings().await.decision_days;
+    let check_until = (d.notice_at + time::Duration::days(i64::from(days.roll_check)))
+        .to_offset(crate::clock::CST)
+        .date();
+    let (preview, objections) = if d.state == "notice" {
+        (
+            crate::decisions::roll_preview(&st.db, id)
+                .await
+                .map_err(AppError::from)
+                .or_page(lang)?,
+            if organiser {
+                crate::decisions::objections(&st.db, id)
+                    .await
+                    .map_err(AppError::from)
+                    .or_page(lang)?
+            } else {
+                Vec::new()
+            },
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let act = |action: &'static str, label: &'static str| {
         html! {
             form.inline.act method="post" action={ "/decisions/" (id) "/act" } enctype="multipart/form-data" {
@@ -3022,6 +3044,25 @@ async fn decision_page(
             }
             h2 { (lang.pick("议题", "Questions")) }
             ol { @for qn in &questions { li { (qn) } } }
+            @if !preview.is_empty() {
+                h2 { (lang.pick("名册公示（至 ", "Voter roll, open for checking (until ")) (check_until) (lang.pick("）", ")")) }
+                details.roll { summary { (preview.len()) (lang.pick(" 套房屋", " rooms")) }
+                    table.list { tr { th { (lang.pick("房屋", "Room")) } th { (lang.pick("专有面积", "Area")) } th { (lang.pick("登记业主", "Owners")) } }
+                        @for (room, area, who) in &preview { tr { td { (room) } td.num { (area) } td { (if who == "developer" { lang.pick("开发建设单位", "developer").to_owned() } else { who.clone() }) } } } }
+                }
+                @if owner {
+                    form.import.object method="post" action={ "/decisions/" (id) "/act" } enctype="multipart/form-data" {
+                        input type="hidden" name="csrf" value=(ctx.csrf());
+                        input type="hidden" name="action" value="object";
+                        label { (lang.pick("对名册有异议（房屋、面积或业主有误）", "Object to the roll (a room, area or owner is wrong)")) " " textarea name="text" rows="2" maxlength="1000" required {} }
+                        button type="submit" { (lang.pick("提交异议", "Object")) }
+                    }
+                }
+                @if !objections.is_empty() {
+                    h3 { (lang.pick("名册异议", "Objections to the roll")) }
+                    ul.objections { @for (at, who, text) in &objections { li { small.muted { (at.to_offset(crate::clock::CST).date()) " " (who) } " " (text) } } }
+                }
+            }
             @if owner && voting {
                 h2 { (lang.pick("投票", "Vote")) }
                 form.import.vote method="post" action={ "/decisions/" (id) "/act" } enctype="multipart/form-data" {
@@ -3140,6 +3181,10 @@ async fn decision_act(
                 .map(|_| ())
         }
         "confirm" => crate::decisions::confirm_paper(&st.db, &ctx.actor, id, &get("subject"), now).await,
+        "object" => {
+            let days = st.settings().await.decision_days;
+            crate::decisions::object(&st.db, &ctx.actor, id, &get("text"), &days, now).await
+        }
         "close" => crate::decisions::close(&st.db, &ctx.actor, id, &st.settings().await.decision_days, now)
             .await
             .map(|_| ()),

@@ -466,3 +466,60 @@ storage_test!(decision_durations_are_city_settings, |t| {
         d
     );
 });
+
+storage_test!(owners_object_to_the_roll_during_its_public_check, |t| {
+    seed(&t.db).await;
+    let notice = datetime!(2026-11-02 09:00 +8);
+    let xq1 = xq1(t).await;
+    let committee = staff(t, "committee1", Role::CommitteeMember, "XQ1").await;
+    let zhang = verified_owner(t, "13800138000", "370705199001011234", notice).await;
+    let id = decisions::create(&t.db, &committee, &new_decision(xq1, &["covenant"]), notice)
+        .await
+        .unwrap();
+    let days = wuye::settings::DecisionDays::default();
+    let preview = decisions::roll_preview(&t.db, id).await.unwrap();
+    assert_eq!(preview.len(), 4);
+    assert!(
+        preview
+            .iter()
+            .any(|(r, a, who)| r.ends_with("-102") && a == "76.25" && who == "1")
+    );
+    assert!(
+        !format!("{preview:?}").contains("张三"),
+        "no names on the public roll"
+    );
+    assert!(matches!(
+        decisions::object(&t.db, &committee, id, "x", &days, notice).await,
+        Err(DecisionError::Denied(_))
+    ));
+    assert!(matches!(
+        decisions::object(&t.db, &zhang, id, " ", &days, notice).await,
+        Err(DecisionError::Invalid(_))
+    ));
+    decisions::object(
+        &t.db,
+        &zhang,
+        id,
+        "1号楼1单元102 面积应为 78.10",
+        &days,
+        notice + time::Duration::days(3),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        decisions::object(
+            &t.db,
+            &zhang,
+            id,
+            "太晚了",
+            &days,
+            notice + time::Duration::days(8)
+        )
+        .await,
+        Err(DecisionError::Refused(_))
+    ));
+    let objections = decisions::objections(&t.db, id).await.unwrap();
+    assert_eq!(objections.len(), 1);
+    assert_eq!(objections[0].1, "138****8000");
+    assert!(objections[0].2.contains("78.10"));
+});
