@@ -297,11 +297,13 @@ fn answer_char(c: Option<Choice>) -> char {
     }
 }
 
-fn answers_text(a: &[Option<Choice>]) -> String {
+/// A ballot's answers as stored and exported: one of `y`, `n`, `a`, `_` (blank) per question.
+pub fn answers_text(a: &[Option<Choice>]) -> String {
     a.iter().map(|c| answer_char(*c)).collect()
 }
 
-fn parse_answers(s: &str) -> Option<Vec<Option<Choice>>> {
+/// Reads [`answers_text`] back; `None` when empty or on any other character.
+pub fn parse_answers(s: &str) -> Option<Vec<Option<Choice>>> {
     if s.is_empty() {
         return None;
     }
@@ -795,6 +797,15 @@ impl BallotLog {
 
     pub fn events(&self) -> &[Event] {
         &self.events
+    }
+
+    /// The ballot in force of every subject that has one: its answers, as the tally counts
+    /// them (a blank answer on a returned ballot is an abstention there).
+    pub fn in_force(&self) -> impl Iterator<Item = (Sid, &[Option<Choice>])> + '_ {
+        self.replay
+            .slots
+            .iter()
+            .filter_map(|s| s.in_force.as_ref().map(|b| (s.sid, b.answers.as_slice())))
     }
 
     /// The statutory tally of every question from the ballots in force.

@@ -488,11 +488,10 @@ async fn catch_up(db: &Db, id: i64, log: &mut BallotLog) -> Result<(), DecisionE
         }
         let kind = EventKind::parse(&kind).map_err(|_| broken())?;
         let sid = Sid::parse(&sid).ok_or_else(broken)?;
-        let answers = answers
-            .as_deref()
-            .map(parse_answers)
-            .transpose()
-            .map_err(|_| broken())?;
+        let answers = match answers.as_deref() {
+            Some(a) => Some(wuye_model::parse_answers(a).ok_or_else(broken)?),
+            None => None,
+        };
         let by = by.as_deref().and_then(Sid::parse);
         let h = log.append(kind, at, sid, answers, by).map_err(|_| broken())?;
         if h.to_string() != hash {
@@ -520,29 +519,6 @@ fn log_slot(salt: &str) -> std::sync::Arc<tokio::sync::Mutex<Cached>> {
         m.clear();
     }
     m.entry(salt.to_owned()).or_default().clone()
-}
-
-fn parse_answers(s: &str) -> Result<Vec<Option<Choice>>, ()> {
-    s.chars()
-        .map(|c| match c {
-            'y' => Ok(Some(Choice::Yes)),
-            'n' => Ok(Some(Choice::No)),
-            'a' => Ok(Some(Choice::Abstain)),
-            '_' => Ok(None),
-            _ => Err(()),
-        })
-        .collect()
-}
-
-fn answers_text(a: &[Option<Choice>]) -> String {
-    a.iter()
-        .map(|c| match c {
-            Some(Choice::Yes) => 'y',
-            Some(Choice::No) => 'n',
-            Some(Choice::Abstain) => 'a',
-            None => '_',
-        })
-        .collect()
 }
 
 /// Parses the answers of a ballot: one of yes / no / abstain per question.
@@ -616,7 +592,7 @@ async fn append(
                 *kind,
                 at,
                 sid,
-                answers.as_deref().map(answers_text),
+                answers.as_deref().map(wuye_model::answers_text),
                 by,
                 hash,
             ));
@@ -694,7 +670,7 @@ pub async fn cast(
     }
     let voter = wuye_model::voter_pseudonym(d.salt.as_bytes(), &format!("user:{user_id}"));
     let make = |log: &BallotLog, all: &[(String, Sid)]| {
-        let in_force = in_force_sids(log);
+        let in_force: std::collections::HashSet<Sid> = log.in_force().map(|(sid, _)| sid).collect();
         Ok(keys
             .iter()
             .map(|(k,)| {
@@ -717,20 +693,6 @@ pub async fn cast(
         now,
     )
     .await
-}
-
-/// The subjects with a ballot in force, from the log's own export of the replayed state.
-fn in_force_sids(log: &BallotLog) -> std::collections::HashSet<Sid> {
-    let mut force = std::collections::HashSet::new();
-    for e in log.events() {
-        match e.kind {
-            EventKind::Cast | EventKind::Changed | EventKind::PaperConfirmed => {
-                force.insert(e.sid);
-            }
-            _ => {}
-        }
-    }
-    force
 }
 
 /// The committee enters a paper ballot for the subject holding `room_id` (with its scan);
@@ -1073,25 +1035,11 @@ async fn rules_based(
     let delivered_keys: Vec<(String,)> = db_read!(db, pool => sqlx::query_as(
         "SELECT DISTINCT rv.subject_key FROM roll_voters rv JOIN user_owners uo ON uo.owner_id = rv.owner_id WHERE rv.decision_id = $1")
         .bind(d.id).fetch_all(pool).await)?;
-    // The ballots in force, by subject, from the replayed log's last word per subject.
-    let mut last: std::collections::HashMap<Sid, Vec<Option<Choice>>> = std::collections::HashMap::new();
-    let mut pending: std::collections::HashMap<Sid, Vec<Option<Choice>>> = std::collections::HashMap::new();
-    for e in log.events() {
-        match (e.kind, &e.answers) {
-            (EventKind::Cast | EventKind::Changed, Some(a)) => {
-                last.insert(e.sid, a.clone());
-            }
-            (EventKind::PaperEntered, Some(a)) => {
-                pending.insert(e.sid, a.clone());
-            }
-            (EventKind::PaperConfirmed, _) => {
-                if let Some(a) = pending.remove(&e.sid) {
-                    last.insert(e.sid, a);
-                }
-            }
-            _ => {}
-        }
-    }
+    let delivered_keys: std::collections::HashSet<String> =
+        delivered_keys.into_iter().map(|(k,)| k).collect();
+    // The ballots in force as the log's own replay counts them (the statutory tally's source).
+    let in_force: std::collections::HashMap<Sid, &[Option<Choice>]> = log.in_force().collect();
+    let sid_of: std::collections::HashMap<&str, Sid> = keys.iter().map(|(k, s)| (k.as_str(), *s)).collect();
     let class = ThresholdClass::parse(&d.class).map_err(|e| DecisionError::Invalid(e.to_string()))?;
     let nq = log.header().classes.len();
     let mut out = Vec::new();
@@ -1099,11 +1047,12 @@ async fn rules_based(
         let mut choices = Vec::with_capacity(roll.len());
         let mut delivered = Vec::new();
         for (i, s) in roll.subjects().enumerate() {
-            let sid = keys.iter().find(|(k, _)| k == s.key).map(|(_, sid)| *sid);
-            let c = sid
-                .and_then(|sid| last.get(&sid))
-                .and_then(|a| a.get(q).copied().flatten());
-            if c.is_none() && delivered_keys.iter().any(|(k,)| k == s.key) {
+            // A returned ballot with this question blank is an abstention, as in the tally.
+            let c = sid_of
+                .get(s.key)
+                .and_then(|sid| in_force.get(sid))
+                .map(|a| a.get(q).copied().flatten().unwrap_or(Choice::Abstain));
+            if c.is_none() && delivered_keys.contains(s.key) {
                 delivered.push(i);
             }
             choices.push(c);
@@ -1270,10 +1219,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn answers_round_trip() {
-        let a = vec![Some(Choice::Yes), None, Some(Choice::Abstain), Some(Choice::No)];
-        assert_eq!(parse_answers(&answers_text(&a)), Ok(a));
-        assert!(parse_answers("yx").is_err());
+    fn one_answer_per_question() {
         assert!(parse_choices(&["yes".into()], 2).is_err());
         assert_eq!(parse_choices(&["no".into()], 1).unwrap(), vec![Some(Choice::No)]);
     }

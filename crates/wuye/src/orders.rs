@@ -659,9 +659,11 @@ pub async fn act(
     let policy = settings.policy(&order.category).sla();
     let calendar = &settings.calendar;
     let outcome = step(facts, action, &policy)?;
-    if let Action::Merge { into } = action {
-        check_merge_target(db, actor, &order, *into).await?;
-    }
+    // The order a duplicate joins, and the state it was read in (for its timeline entry).
+    let merge_target = match action {
+        Action::Merge { into } => Some((*into, check_merge_target(db, actor, &order, *into).await?)),
+        _ => None,
+    };
     let mut handle_due = order.handle_due;
     let mut next_escalation: Option<OffsetDateTime> = match outcome.next {
         s if s.is_open() => Some(order.handle_due),
@@ -733,9 +735,7 @@ pub async fn act(
         text = format!("#{into} {text}").trim().to_owned();
     }
     event(db, id, actor, name, Some(state), outcome.next, &text, now).await?;
-    if let Some(into) = merged_into {
-        let target = find(db, actor, into).await?;
-        let into_state = OrderState::parse(&target.state).map_err(|e| OrderError::Invalid(e.to_string()))?;
+    if let Some((into, into_state)) = merge_target {
         event(
             db,
             into,
@@ -784,8 +784,14 @@ async fn order_rate_due(db: &Db, id: i64) -> Result<Option<OffsetDateTime>, Orde
     Ok(row.and_then(|r| r.0))
 }
 
-/// A duplicate may join an open order of the same compound that the actor can see.
-async fn check_merge_target(db: &Db, actor: &Actor, dup: &Order, into: i64) -> Result<(), OrderError> {
+/// A duplicate may join an open order of the same compound that the actor can see. Returns
+/// the target's state.
+async fn check_merge_target(
+    db: &Db,
+    actor: &Actor,
+    dup: &Order,
+    into: i64,
+) -> Result<OrderState, OrderError> {
     let invalid = |en: &str, zh: &str| Err(OrderError::Invalid(format!("{en} / {zh}")));
     if into == dup.id {
         return invalid("an order cannot be merged into itself", "工单不能合并到自身");
@@ -806,16 +812,13 @@ async fn check_merge_target(db: &Db, actor: &Actor, dup: &Order, into: i64) -> R
             "只能合并同一小区的工单",
         );
     }
-    let final_ = OrderState::parse(&target.state)
-        .map(OrderState::is_final)
-        .unwrap_or(true);
-    if final_ {
-        return invalid(
+    match OrderState::parse(&target.state) {
+        Ok(s) if !s.is_final() => Ok(s),
+        _ => invalid(
             &format!("order #{into} is finished"),
             &format!("工单 #{into} 已结束"),
-        );
+        ),
     }
-    Ok(())
 }
 
 /// Assigns an order to a staff member of its handling company (company administrators and

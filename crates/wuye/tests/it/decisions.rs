@@ -257,13 +257,28 @@ storage_test!(a_decision_from_notice_to_verified_result, |t| {
         (Some("120.10"), Some(3))
     );
     let q2 = &r.questions[1].statutory;
-    // Question 2: 张三 yes (76.25, 1 head); 101 (张三+李四): the last ballot in force is 李四's "no"? No:
-    // each subject's last ballot counts; 101's last was 李四's (yes, no) → no; developer no.
+    // Question 2: {张三} yes (76.25, 1 head); {张三,李四} counts its last ballot, 李四's (yes, no)
+    // → no; the developer no.
     assert_eq!(q2["outcome"], "rejected", "{q2}");
-    assert!(
-        r.questions[0].rules_based.is_some(),
-        "the silent-owner result is computed beside"
-    );
+    // Everyone voted, so nobody is deemed: the rules-based result, computed beside, equals the
+    // statutory one figure for figure (both read the log's ballots in force the same way).
+    for q in &r.questions {
+        let rb = q
+            .rules_based
+            .as_ref()
+            .expect("the silent-owner result is computed beside");
+        for k in [
+            "participating_area",
+            "participating_heads",
+            "yes_area",
+            "yes_heads",
+            "no_area",
+            "abstain_heads",
+            "outcome",
+        ] {
+            assert_eq!(rb[k], q.statutory[k], "{k}");
+        }
+    }
 
     // Publish after the objection period; the export verifies and matches the result.
     assert!(matches!(
