@@ -295,6 +295,53 @@ pub const PG_BACKUP_ADVICE: &str = "On PostgreSQL use the server's own tools: \
 (with continuous archiving for point-in-time recovery). \
 PostgreSQL 请使用 pg_dump / pg_restore 备份与恢复。";
 
+/// The URL of database `name` on the server of `url` (its path replaced, its query kept).
+pub fn url_with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let cut = base
+        .rfind('/')
+        .filter(|&i| i > "postgres://".len())
+        .unwrap_or(base.len());
+    format!("{}/{name}{query}", &base[..cut])
+}
+
+/// Creates a new, empty PostgreSQL database named `prefix_<pid>_<n>_<t>` on the server of
+/// `server_url` (for tests and benchmarks, which must never fill a database someone gave
+/// them); returns its name and URL. [`drop_scratch_database`] removes it.
+pub async fn create_scratch_database(server_url: &str, prefix: &str) -> DbResult<(String, String)> {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let name = format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000
+    );
+    let admin = sqlx::PgPool::connect(server_url).await?;
+    let made = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await;
+    admin.close().await;
+    made?;
+    let url = url_with_database(server_url, &name);
+    Ok((name, url))
+}
+
+/// Drops a database made by [`create_scratch_database`], closing its other connections.
+pub async fn drop_scratch_database(server_url: &str, name: &str) -> DbResult<()> {
+    let admin = sqlx::PgPool::connect(server_url).await?;
+    let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await;
+    admin.close().await;
+    dropped?;
+    Ok(())
+}
+
 /// Restores a SQLite backup into `data_dir`, replacing the database there. The server must
 /// be stopped. The backup is checked (`PRAGMA integrity_check`, and that it is a wuye
 /// database) before anything is replaced; the previous file is kept beside it.

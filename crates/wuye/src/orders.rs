@@ -19,7 +19,7 @@ use crate::db::{Db, DbError};
 use crate::notify;
 use crate::registry::{Listing, Page, today};
 use crate::settings::Settings;
-use crate::sql::Sql;
+use crate::sql::{Param, Sql};
 use crate::{bind_params, db_read, db_run};
 
 /// Request categories (issue 4 §2), each with a default emergency flag (R4.5).
@@ -340,44 +340,171 @@ impl Written {
 /// acknowledged before its commit. A row whose idempotency key is taken is skipped
 /// (`ON CONFLICT DO NOTHING`, which aborts neither engine's transaction).
 async fn write_batch(db: &Db, rows: &[OrderRow]) -> Result<Vec<Written>, OrderError> {
-    let sql = "INSERT INTO work_orders (compound_id, room_id, place, category, channel, description, reporter_user_id, reporter_name, \
-        reporter_phone, state, emergency, handler_company_id, supervising_region_code, sign_due, handle_due, next_escalation_at, \
-        idempotency_key, created_at, updated_at, region_code, created_month, external_ref) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $17, $13, $18, $19) \
-        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
-    let written: Vec<Written> = db_run!(db, pool => async {
-        let mut tx = pool.begin().await?;
-        let mut out = Vec::with_capacity(rows.len());
-        let mut events = Sql::new("INSERT INTO order_events (order_id, at, actor_user_id, actor, action, from_state, to_state, note) VALUES ");
-        let mut created = 0;
-        for r in rows {
-            let ids: Vec<(i64,)> = sqlx::query_as(sql)
-                .bind(r.compound_id).bind(r.room_id).bind(&r.place).bind(r.category).bind(r.channel).bind(&r.description)
-                .bind(r.reporter_user_id).bind(&r.reporter_name).bind(&r.reporter_phone)
-                .bind(OrderState::Submitted.as_str()).bind(r.emergency).bind(r.handler).bind(r.region)
-                .bind(r.sign_due).bind(r.handle_due).bind(&r.key).bind(r.now).bind(month_key(r.now)).bind(&r.external_ref)
-                .fetch_all(&mut *tx).await?;
-            match ids.first() {
-                Some((id,)) => {
-                    if created > 0 {
-                        events.push(", ");
-                    }
-                    created += 1;
-                    events.push("(").bind_i64(*id).push(", ").bind(crate::sql::Param::Ts(r.now));
-                    events.push(", ").bind(crate::sql::Param::OptI64(r.actor_user_id)).push(", ").bind_text(r.actor_label.clone());
-                    events.push(", 'submit', NULL, 'submitted', ").bind_text(if r.emergency { "emergency / 紧急" } else { "" }).push(")");
-                    out.push(Written::Created(*id));
-                }
-                None => out.push(Written::KeyTaken(r.key.clone().unwrap_or_default())),
-            }
+    let created: Vec<Option<i64>> = match db {
+        Db::Postgres(pg) => write_batch_pg(pg, rows).await?,
+        Db::Sqlite(s) => write_batch_sqlite(&s.writer, rows).await?,
+    };
+    Ok(rows
+        .iter()
+        .zip(created)
+        .map(|(r, id)| match id {
+            Some(id) => Written::Created(id),
+            None => Written::KeyTaken(r.key.clone().unwrap_or_default()),
+        })
+        .collect())
+}
+
+/// The columns a new order is written with, in the order of [`order_values`].
+const ORDER_COLUMNS: &str = "id, compound_id, room_id, place, category, channel, description, reporter_user_id, reporter_name, \
+    reporter_phone, state, emergency, handler_company_id, supervising_region_code, sign_due, handle_due, next_escalation_at, \
+    idempotency_key, created_at, updated_at, region_code, created_month, external_ref";
+
+/// One new order's values for [`ORDER_COLUMNS`]: it escalates first when its handling is due.
+fn order_values(id: i64, r: &OrderRow) -> [Param; 23] {
+    [
+        Param::I64(id),
+        Param::I64(r.compound_id),
+        Param::OptI64(r.room_id),
+        Param::Text(r.place.clone()),
+        Param::Text(r.category.to_owned()),
+        Param::Text(r.channel.to_owned()),
+        Param::Text(r.description.clone()),
+        Param::OptI64(r.reporter_user_id),
+        Param::Text(r.reporter_name.clone()),
+        Param::Text(r.reporter_phone.clone()),
+        Param::Text(OrderState::Submitted.as_str().to_owned()),
+        Param::Bool(r.emergency),
+        Param::OptI64(r.handler),
+        Param::I64(r.region),
+        Param::Ts(r.sign_due),
+        Param::Ts(r.handle_due),
+        Param::Ts(r.handle_due),
+        Param::OptText(r.key.clone()),
+        Param::Ts(r.now),
+        Param::Ts(r.now),
+        Param::I64(r.region),
+        Param::I64(month_key(r.now)),
+        Param::OptText(r.external_ref.clone()),
+    ]
+}
+
+/// [`write_batch`] on SQLite: one multi-row INSERT for the batch and one for its timeline
+/// entries. The ids are given explicitly (the next after the largest, read in the same
+/// transaction on the one writer connection), so each row's id is known whether or not its
+/// key conflicts: SQLite does not promise the order of `RETURNING` rows.
+async fn write_batch_sqlite(
+    pool: &sqlx::SqlitePool,
+    rows: &[OrderRow],
+) -> Result<Vec<Option<i64>>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let (top,): (i64,) = sqlx::query_as("SELECT coalesce(max(id), 0) FROM work_orders")
+        .fetch_one(&mut *tx)
+        .await?;
+    let ids: Vec<i64> = (1..=rows.len() as i64).map(|k| top + k).collect();
+    let mut insert = Sql::new(&format!("INSERT INTO work_orders ({ORDER_COLUMNS}) VALUES "));
+    for (k, (id, r)) in ids.iter().zip(rows).enumerate() {
+        if k > 0 {
+            insert.push(", ");
         }
-        if created > 0 {
-            bind_params!(sqlx::query(AssertSqlSafe(events.text_for(db))), events.params).execute(&mut *tx).await?;
+        insert.values_row(order_values(*id, r));
+    }
+    insert.push(" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id");
+    let text = insert.text_with_positional();
+    let made: Vec<(i64,)> = bind_params!(sqlx::query_as(AssertSqlSafe(text)), insert.params)
+        .fetch_all(&mut *tx)
+        .await?;
+    let made: std::collections::HashSet<i64> = made.into_iter().map(|m| m.0).collect();
+    let created: Vec<Option<i64>> = ids.iter().map(|id| made.contains(id).then_some(*id)).collect();
+    let mut events = Sql::new(
+        "INSERT INTO order_events (order_id, at, actor_user_id, actor, action, from_state, to_state, note) VALUES ",
+    );
+    for (k, (id, r)) in created
+        .iter()
+        .zip(rows)
+        .filter_map(|(id, r)| id.map(|id| (id, r)))
+        .enumerate()
+    {
+        if k > 0 {
+            events.push(", ");
         }
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(out)
-    }.await)?;
-    Ok(written)
+        events.values_row([
+            Param::I64(id),
+            Param::Ts(r.now),
+            Param::OptI64(r.actor_user_id),
+            Param::Text(r.actor_label.clone()),
+            Param::Text("submit".into()),
+            Param::OptText(None),
+            Param::Text(OrderState::Submitted.as_str().to_owned()),
+            Param::Text(submit_note(r).to_owned()),
+        ]);
+    }
+    if !made.is_empty() {
+        let text = events.text_with_positional();
+        bind_params!(sqlx::query(AssertSqlSafe(text)), events.params)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// The first timeline entry's note of a new order.
+fn submit_note(r: &OrderRow) -> &'static str {
+    if r.emergency { "emergency / 紧急" } else { "" }
+}
+
+/// [`write_batch`] on PostgreSQL: one statement for the whole batch, each column bound as an
+/// array (`unnest`). Ids are drawn from the sequence before the insert, so each row's id is
+/// known whether or not its key conflicts, and the timeline entries are written by the same
+/// statement from the rows the insert returned.
+async fn write_batch_pg(pg: &sqlx::PgPool, rows: &[OrderRow]) -> Result<Vec<Option<i64>>, sqlx::Error> {
+    fn col<T>(rows: &[OrderRow], f: impl Fn(&OrderRow) -> T) -> Vec<T> {
+        rows.iter().map(f).collect()
+    }
+    let mut tx = pg.begin().await?;
+    let ids: Vec<(i64, Option<i64>)> = sqlx::query_as(
+        "WITH src AS (SELECT nextval(pg_get_serial_sequence('work_orders', 'id')) AS id, u.* \
+           FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], \
+             $9::text[], $10::boolean[], $11::bigint[], $12::bigint[], $13::timestamptz[], $14::timestamptz[], $15::text[], \
+             $16::timestamptz[], $17::bigint[], $18::text[], $19::bigint[], $20::text[], $21::text[]) WITH ORDINALITY \
+           AS u (compound_id, room_id, place, category, channel, description, reporter_user_id, reporter_name, reporter_phone, \
+             emergency, handler, region, sign_due, handle_due, key, at, month, external_ref, actor_user_id, actor, note, ord)), \
+         ins AS (INSERT INTO work_orders (id, compound_id, room_id, place, category, channel, description, reporter_user_id, \
+             reporter_name, reporter_phone, state, emergency, handler_company_id, supervising_region_code, sign_due, handle_due, \
+             next_escalation_at, idempotency_key, created_at, updated_at, region_code, created_month, external_ref) \
+           SELECT id, compound_id, room_id, place, category, channel, description, reporter_user_id, reporter_name, \
+             reporter_phone, 'submitted', emergency, handler, region, sign_due, handle_due, handle_due, key, at, at, region, month, \
+             external_ref FROM src \
+           ON CONFLICT (idempotency_key) DO NOTHING RETURNING id), \
+         ev AS (INSERT INTO order_events (order_id, at, actor_user_id, actor, action, from_state, to_state, note) \
+           SELECT src.id, src.at, src.actor_user_id, src.actor, 'submit', NULL, 'submitted', src.note FROM src JOIN ins ON ins.id = src.id) \
+         SELECT src.ord, ins.id FROM src LEFT JOIN ins ON ins.id = src.id ORDER BY src.ord",
+    )
+    .bind(col(rows, |r| r.compound_id))
+    .bind(col(rows, |r| r.room_id))
+    .bind(col(rows, |r| r.place.clone()))
+    .bind(col(rows, |r| r.category))
+    .bind(col(rows, |r| r.channel))
+    .bind(col(rows, |r| r.description.clone()))
+    .bind(col(rows, |r| r.reporter_user_id))
+    .bind(col(rows, |r| r.reporter_name.clone()))
+    .bind(col(rows, |r| r.reporter_phone.clone()))
+    .bind(col(rows, |r| r.emergency))
+    .bind(col(rows, |r| r.handler))
+    .bind(col(rows, |r| r.region))
+    .bind(col(rows, |r| r.sign_due))
+    .bind(col(rows, |r| r.handle_due))
+    .bind(col(rows, |r| r.key.clone()))
+    .bind(col(rows, |r| r.now))
+    .bind(col(rows, |r| month_key(r.now)))
+    .bind(col(rows, |r| r.external_ref.clone()))
+    .bind(col(rows, |r| r.actor_user_id))
+    .bind(col(rows, |r| r.actor_label.clone()))
+    .bind(col(rows, submit_note))
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(ids.into_iter().map(|(_, id)| id).collect())
 }
 
 type Reply = tokio::sync::oneshot::Sender<Result<(i64, bool), OrderError>>;
@@ -916,6 +1043,10 @@ pub async fn sweep_all(db: &Db, settings: &Settings, now: OffsetDateTime) -> Res
     Ok((sweep(db, settings, now).await?, close_unrated(db, now).await?))
 }
 
+/// The most due orders one pass of the sweep reads (and then claims in one transaction, or
+/// on PostgreSQL in two halves at once).
+const SWEEP_BATCH: i64 = 2000;
+
 /// Escalates every open order whose escalation time has passed, exactly once per deadline,
 /// also with several sweepers at once (each row is claimed by a compare-and-set on
 /// `next_escalation_at`). Catches up after downtime. Returns how many escalations it made.
@@ -926,7 +1057,7 @@ pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<
     loop {
         let due: Vec<(i64, OffsetDateTime, i64, i64)> = db_run!(db, pool => sqlx::query_as(
             "SELECT id, next_escalation_at, supervision_level, supervising_region_code FROM work_orders \
-             WHERE next_escalation_at <= $1 ORDER BY next_escalation_at, id LIMIT 2000").bind(now).fetch_all(pool).await)?;
+             WHERE next_escalation_at <= $1 ORDER BY next_escalation_at, id LIMIT $2").bind(now).bind(SWEEP_BATCH).fetch_all(pool).await)?;
         if due.is_empty() {
             break;
         }
@@ -971,7 +1102,13 @@ pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<
         update.push(" FROM v WHERE work_orders.id = v.id AND work_orders.next_escalation_at = v.at \
             RETURNING work_orders.id, work_orders.supervision_level, work_orders.supervising_region_code, work_orders.state");
         let claimed: Vec<(i64, i64, i64, String)> = if let Db::Postgres(pg) = db {
-            claim_batch_pg(pg, &work, now).await?
+            // Two halves at once on two connections: the rows are disjoint, and PostgreSQL
+            // spends the time in the updates' index entries and WAL, which run in parallel.
+            let (a, b) = work.split_at(work.len().div_ceil(2));
+            let (a, b) = tokio::join!(claim_batch_pg(pg, a, now), claim_batch_pg(pg, b, now));
+            let mut claimed = a?;
+            claimed.extend(b?);
+            claimed
         } else {
             db_run!(db, pool => async {
             let mut tx = pool.begin().await?;

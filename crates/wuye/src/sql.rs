@@ -46,6 +46,19 @@ impl Sql {
         self
     }
 
+    /// Appends one row of a multi-row `VALUES` list: `($a, $b, …)`, each value a parameter.
+    pub fn values_row(&mut self, values: impl IntoIterator<Item = Param>) -> &mut Self {
+        self.text.push('(');
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.bind(v);
+        }
+        self.text.push(')');
+        self
+    }
+
     pub fn bind_i64(&mut self, v: i64) -> &mut Self {
         self.bind(Param::I64(v))
     }
@@ -66,7 +79,7 @@ impl Sql {
     }
 
     /// The text with anonymous `?` for `$1 … $n` written once each in order; else unchanged.
-    fn text_with_positional(&self) -> String {
+    pub(crate) fn text_with_positional(&self) -> String {
         let mut out = String::with_capacity(self.text.len());
         let mut expect = 1usize;
         let mut chars = self.text.char_indices().peekable();

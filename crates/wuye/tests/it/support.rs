@@ -3,7 +3,6 @@
 //! names a server (each test creates and drops its own database there).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use wuye::db::{Db, DbOptions};
 
@@ -18,8 +17,6 @@ pub struct TestDb {
     pub dir: tempfile::TempDir,
     pg: Option<(String, String)>, // (admin url, database name)
 }
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn admin_url() -> Option<String> {
     std::env::var("WUYE_TEST_DATABASE_URL")
@@ -57,22 +54,10 @@ impl TestDb {
                     );
                     return None;
                 };
-                let name = format!(
-                    "wuye_t_{}_{}_{}",
-                    std::process::id(),
-                    COUNTER.fetch_add(1, Ordering::SeqCst),
-                    time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000
-                );
-                let admin_pool = match sqlx::PgPool::connect(&admin).await {
-                    Ok(p) => p,
+                let (name, url) = match wuye::db::create_scratch_database(&admin, "wuye_t").await {
+                    Ok(made) => made,
                     Err(e) => panic!("PostgreSQL at WUYE_TEST_DATABASE_URL is unreachable: {e}"),
                 };
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&admin_pool)
-                    .await
-                    .expect("create database");
-                admin_pool.close().await;
-                let url = replace_db(&admin, &name);
                 let db = Db::open(&DbOptions {
                     url: Some(url),
                     data_dir: dir.path().to_owned(),
@@ -95,20 +80,10 @@ impl TestDb {
 
     /// The PostgreSQL URL of this test's database (`None` on SQLite, whose file is in `dir`).
     pub fn url(&self) -> Option<String> {
-        self.pg.as_ref().map(|(admin, name)| replace_db(admin, name))
+        self.pg
+            .as_ref()
+            .map(|(admin, name)| wuye::db::url_with_database(admin, name))
     }
-}
-
-fn replace_db(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let cut = base
-        .rfind('/')
-        .filter(|&i| i > "postgres://".len())
-        .unwrap_or(base.len());
-    format!("{}/{name}{query}", &base[..cut])
 }
 
 impl Drop for TestDb {
@@ -123,13 +98,7 @@ impl Drop for TestDb {
                 };
                 rt.block_on(async move {
                     drop(db);
-                    if let Ok(p) = sqlx::PgPool::connect(&admin).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                        )))
-                        .execute(&p)
-                        .await;
-                    }
+                    let _ = wuye::db::drop_scratch_database(&admin, &name).await;
                 });
             })
             .join();
