@@ -774,6 +774,8 @@ async fn ballots_over_http(
         body: String::new(),
         matters: vec!["covenant".into()],
         questions: Vec::new(),
+        elections: Vec::new(),
+        selections: Vec::new(),
         form: "meeting".into(),
         secret: false,
         silent_clause: false,

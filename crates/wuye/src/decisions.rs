@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 use wuye_model::{
-    Area, BallotLog, BallotMode, Choice, EventKind, Hash, LogHeader, Matter, Role, Roll, RollSettings,
-    RoomEntry, RuleVersion, Sid, SubjectKey, Tally, ThresholdClass, Title,
+    AnswerSheet, Area, BallotLog, BallotMode, Choice, EventKind, Hash, LogHeader, Matter, Role, Roll,
+    RollSettings, RoomEntry, RuleVersion, Sid, SubjectKey, Tally, ThresholdClass, Title,
 };
 
 use crate::auth::{Actor, Denied, Scope};
@@ -53,6 +53,136 @@ fn refused(en: &str, zh: &str) -> DecisionError {
     DecisionError::Refused(format!("{en} / {zh}"))
 }
 
+/// An election of `seats` among `candidates`: each candidate passes or fails on its own double
+/// majority; the rules order those who pass (DOMAIN.md R1.5, `wuye_model::elect`).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewElection {
+    pub title: String,
+    pub seats: u32,
+    pub candidates: Vec<String>,
+}
+
+/// The selection of one firm among `bidders`: one pick per ballot (`wuye_model::select_firm`).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewSelection {
+    pub title: String,
+    pub bidders: Vec<String>,
+}
+
+/// One column of a ballot: a proposal, or one candidate of an election, or one bidder of a
+/// selection. Every column is answered yes / no / abstain, so the ballot log and its export
+/// have one shape; the columns of an election or selection share an `item`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct BallotColumn {
+    /// 1-based position on the ballot (the answer's index).
+    pub position: usize,
+    /// proposal, candidate or bidder.
+    pub kind: String,
+    /// 1-based item number: a proposal is an item of its own.
+    pub item: usize,
+    /// The election's or selection's title (empty for a proposal).
+    pub item_title: String,
+    /// Seats of an election (0 otherwise).
+    pub seats: usize,
+    /// The proposal's text, or the candidate's or bidder's name.
+    pub text: String,
+}
+
+/// Most columns on one ballot.
+pub const MAX_COLUMNS: usize = 40;
+
+/// The ballot's columns from a new decision's questions, elections and selections, checked.
+fn ballot_columns(
+    new: &NewDecision,
+    title: &str,
+    matters: &[Matter],
+) -> Result<Vec<BallotColumn>, DecisionError> {
+    let clean = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty())
+            .collect()
+    };
+    let mut questions = clean(&new.questions);
+    if questions.is_empty() && new.elections.is_empty() && new.selections.is_empty() {
+        questions.push(title.to_owned());
+    }
+    let mut cols = Vec::new();
+    let mut item = 0;
+    for q in questions {
+        item += 1;
+        cols.push(("proposal", item, String::new(), 0, q));
+    }
+    let mut group =
+        |kind: &'static str, title: &str, seats: usize, names: Vec<String>| -> Result<(), DecisionError> {
+            let title = title.trim();
+            if title.is_empty() {
+                return Err(invalid(
+                    "give each election and selection a title",
+                    "请填写选举或选聘的标题",
+                ));
+            }
+            if names.is_empty() {
+                return Err(DecisionError::Invalid(format!(
+                    "{title}: name at least one / 「{title}」至少需要一名候选人或投标人"
+                )));
+            }
+            let unique: std::collections::HashSet<&String> = names.iter().collect();
+            if unique.len() != names.len() {
+                return Err(DecisionError::Invalid(format!(
+                    "{title}: a name appears twice / 「{title}」中有重复的名字"
+                )));
+            }
+            item += 1;
+            for n in names {
+                cols.push((kind, item, title.to_owned(), seats, n));
+            }
+            Ok(())
+        };
+    if !new.elections.is_empty() && !matters.contains(&Matter::ElectCommittee) {
+        return Err(invalid(
+            "an election needs the matter elect_committee",
+            "选举须以“选举业主委员会或者更换业主委员会成员”为表决事项",
+        ));
+    }
+    if !new.selections.is_empty() && !matters.contains(&Matter::SelectOrDismissCompany) {
+        return Err(invalid(
+            "a firm selection needs the matter select_or_dismiss_company",
+            "选聘须以“选聘和解聘物业服务企业或者其他管理人”为表决事项",
+        ));
+    }
+    for e in &new.elections {
+        if e.seats == 0 {
+            return Err(DecisionError::Invalid(format!(
+                "{}: at least one seat / 「{}」至少一个席位",
+                e.title.trim(),
+                e.title.trim()
+            )));
+        }
+        group("candidate", &e.title, e.seats as usize, clean(&e.candidates))?;
+    }
+    for sel in &new.selections {
+        group("bidder", &sel.title, 1, clean(&sel.bidders))?;
+    }
+    if cols.len() > MAX_COLUMNS {
+        return Err(DecisionError::Invalid(format!(
+            "at most {MAX_COLUMNS} questions, candidates and bidders on one ballot / 一张选票最多 {MAX_COLUMNS} 项"
+        )));
+    }
+    Ok(cols
+        .into_iter()
+        .enumerate()
+        .map(|(i, (kind, item, item_title, seats, text))| BallotColumn {
+            position: i + 1,
+            kind: kind.to_owned(),
+            item,
+            item_title,
+            seats,
+            text,
+        })
+        .collect())
+}
+
 fn invalid(en: &str, zh: &str) -> DecisionError {
     DecisionError::Invalid(format!("{en} / {zh}"))
 }
@@ -65,9 +195,16 @@ pub struct NewDecision {
     pub body: String,
     /// Matter identifiers (DOMAIN.md §1.1); all of one threshold class.
     pub matters: Vec<String>,
-    /// One line per question on the ballot (yes / no / abstain each); the title when empty.
+    /// One line per question on the ballot (yes / no / abstain each); the title when empty
+    /// and the ballot has no election or selection.
     #[serde(default)]
     pub questions: Vec<String>,
+    /// Elections on the ballot (needs the matter `elect_committee`).
+    #[serde(default)]
+    pub elections: Vec<NewElection>,
+    /// Selections of one firm among bidders (needs the matter `select_or_dismiss_company`).
+    #[serde(default)]
+    pub selections: Vec<NewSelection>,
     /// meeting (online meeting) or written (written solicitation).
     pub form: String,
     #[serde(default)]
@@ -230,21 +367,7 @@ pub async fn create(
             ));
         }
     };
-    let mut questions: Vec<String> = new
-        .questions
-        .iter()
-        .map(|q| q.trim().to_owned())
-        .filter(|q| !q.is_empty())
-        .collect();
-    if questions.is_empty() {
-        questions.push(title.to_owned());
-    }
-    if questions.len() > 20 {
-        return Err(invalid(
-            "at most 20 questions on one ballot",
-            "一张选票最多 20 个议题",
-        ));
-    }
+    let columns = ballot_columns(new, title, &matters)?;
     let opens = wuye_model::earliest_voting_day(china_day(now))
         .ok_or_else(|| invalid("no voting day after this notice", "无法计算投票开始日"))?;
     if new.voting_closes < opens {
@@ -264,9 +387,10 @@ pub async fn create(
             .bind(new.silent_clause).bind(now).bind(opens).bind(new.voting_closes).bind(&salt).bind(actor.user_id)
             .fetch_all(&mut *tx).await?;
         let id = rows.first().map(|r| r.0).unwrap_or(0);
-        for (i, q) in questions.iter().enumerate() {
-            sqlx::query("INSERT INTO decision_questions (decision_id, position, text) VALUES ($1, $2, $3)")
-                .bind(id).bind(i as i64 + 1).bind(q).execute(&mut *tx).await?;
+        for c in &columns {
+            sqlx::query("INSERT INTO decision_questions (decision_id, position, text, kind, item, item_title, seats) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(id).bind(c.position as i64).bind(&c.text).bind(&c.kind).bind(c.item as i64).bind(&c.item_title).bind(c.seats as i64)
+                .execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(id)
@@ -304,10 +428,22 @@ async fn notify_owners(db: &Db, id: i64, zh: &str, en: &str, now: OffsetDateTime
     Ok(())
 }
 
-pub async fn questions(db: &Db, id: i64) -> Result<Vec<String>, DecisionError> {
-    let rows: Vec<(String,)> = db_read!(db, pool => sqlx::query_as("SELECT text FROM decision_questions WHERE decision_id = $1 ORDER BY position")
+/// The ballot's columns in order.
+pub async fn ballot(db: &Db, id: i64) -> Result<Vec<BallotColumn>, DecisionError> {
+    let rows: Vec<(i64, String, String, i64, String, i64)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT position, text, kind, item, item_title, seats FROM decision_questions WHERE decision_id = $1 ORDER BY position")
         .bind(id).fetch_all(pool).await)?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(position, text, kind, item, item_title, seats)| BallotColumn {
+            position: usize::try_from(position).unwrap_or(0),
+            kind,
+            item: usize::try_from(item).unwrap_or(0),
+            item_title,
+            seats: usize::try_from(seats).unwrap_or(0),
+            text,
+        })
+        .collect())
 }
 
 /// Opens voting: the roll is frozen from the registry as it stands (every room with its area
@@ -446,7 +582,7 @@ pub async fn open(db: &Db, actor: &Actor, id: i64, now: OffsetDateTime) -> Resul
 async fn load_log(db: &Db, d: &Decision) -> Result<(BallotLog, Vec<(String, Sid)>), DecisionError> {
     let classes = vec![
         ThresholdClass::parse(&d.class).map_err(|e| DecisionError::Invalid(e.to_string()))?;
-        questions(db, d.id).await?.len()
+        ballot(db, d.id).await?.len()
     ];
     let subjects: Vec<(String, String, i64)> = db_read!(db, pool => sqlx::query_as(
         "SELECT subject_key, sid, area FROM roll_subjects WHERE decision_id = $1").bind(d.id).fetch_all(pool).await)?;
@@ -521,14 +657,23 @@ fn log_slot(salt: &str) -> std::sync::Arc<tokio::sync::Mutex<Cached>> {
     m.entry(salt.to_owned()).or_default().clone()
 }
 
-/// Parses the answers of a ballot: one of yes / no / abstain per question.
-pub fn parse_choices(answers: &[String], questions: usize) -> Result<Vec<Option<Choice>>, DecisionError> {
+/// Parses and checks the answers of a ballot, one of yes / no / abstain per column.
+/// An election allows at most `seats` yes answers, a selection one pick (the bidder picked is
+/// yes, the others no; no pick is an abstention on every bidder). Online, a ballot breaking
+/// these is refused; a paper sheet that breaks them is spoiled for that item (it counts as a
+/// participation with an abstention on each of its columns, R1.5).
+pub fn parse_choices(
+    answers: &[String],
+    columns: &[BallotColumn],
+    paper: bool,
+) -> Result<Vec<Option<Choice>>, DecisionError> {
+    let questions = columns.len();
     if answers.len() != questions {
         return Err(DecisionError::Invalid(format!(
             "answer each of the {questions} questions / 请对全部 {questions} 个议题表态"
         )));
     }
-    answers
+    let mut choices: Vec<Option<Choice>> = answers
         .iter()
         .map(|a| {
             Choice::parse(a).map(Some).map_err(|_| {
@@ -537,6 +682,70 @@ pub fn parse_choices(answers: &[String], questions: usize) -> Result<Vec<Option<
                     "每项意见应为同意、反对或弃权",
                 )
             })
+        })
+        .collect::<Result<_, _>>()?;
+    let mut items: Vec<usize> = columns
+        .iter()
+        .filter(|c| c.kind != "proposal")
+        .map(|c| c.item)
+        .collect();
+    items.dedup();
+    for item in items {
+        let idx: Vec<usize> = (0..questions).filter(|&i| columns[i].item == item).collect();
+        let Some(first) = idx.first().map(|&i| &columns[i]) else {
+            continue;
+        };
+        let yes: Vec<usize> = idx
+            .iter()
+            .copied()
+            .filter(|&i| choices[i] == Some(Choice::Yes))
+            .collect();
+        let allowed = if first.kind == "bidder" { 1 } else { first.seats };
+        if yes.len() > allowed {
+            if !paper {
+                return Err(DecisionError::Invalid(if first.kind == "bidder" {
+                    format!(
+                        "{}: pick one bidder at most / 「{}」只能选择一家",
+                        first.item_title, first.item_title
+                    )
+                } else {
+                    format!(
+                        "{}: say yes to {allowed} candidates at most / 「{}」最多同意 {allowed} 人",
+                        first.item_title, first.item_title
+                    )
+                }));
+            }
+            for &i in &idx {
+                choices[i] = Some(Choice::Abstain);
+            }
+        } else if first.kind == "bidder" {
+            for &i in &idx {
+                choices[i] = Some(match yes.first() {
+                    Some(&p) if p == i => Choice::Yes,
+                    Some(_) => Choice::No,
+                    None => Choice::Abstain,
+                });
+            }
+        }
+    }
+    Ok(choices)
+}
+
+/// A ballot's answers from a form: `q<position>` for proposals and candidates, and for a
+/// selection `s<item>` naming the picked bidder's position (empty: no pick).
+pub fn answers_from_form(columns: &[BallotColumn], get: impl Fn(&str) -> String) -> Vec<String> {
+    columns
+        .iter()
+        .map(|c| {
+            if c.kind == "bidder" {
+                match get(&format!("s{}", c.item)).trim() {
+                    "" => "abstain".to_owned(),
+                    p if p == c.position.to_string() => "yes".to_owned(),
+                    _ => "no".to_owned(),
+                }
+            } else {
+                get(&format!("q{}", c.position))
+            }
         })
         .collect()
 }
@@ -658,7 +867,7 @@ pub async fn cast(
         return Err(Denied::Role.into());
     };
     in_window(&d, now)?;
-    let choices = parse_choices(answers, questions(db, id).await?.len())?;
+    let choices = parse_choices(answers, &ballot(db, id).await?, false)?;
     let keys: Vec<(String,)> = db_read!(db, pool => sqlx::query_as(
         "SELECT DISTINCT rv.subject_key FROM roll_voters rv JOIN user_owners uo ON uo.owner_id = rv.owner_id \
          WHERE rv.decision_id = $1 AND uo.user_id = $2 ORDER BY rv.subject_key").bind(id).bind(user_id).fetch_all(pool).await)?;
@@ -710,7 +919,7 @@ pub async fn enter_paper(
     let d = find(db, actor, id).await?;
     require_organiser(db, actor, d.compound_id).await?;
     in_window(&d, now)?;
-    let choices = parse_choices(answers, questions(db, id).await?.len())?;
+    let choices = parse_choices(answers, &ballot(db, id).await?, true)?;
     let key: Option<(String,)> = db_read!(db, pool => sqlx::query_as(
         "SELECT subject_key FROM roll_rooms WHERE decision_id = $1 AND room_id = $2 AND counted = $3").bind(id).bind(room_id).bind(true).fetch_optional(pool).await)?;
     let Some((key,)) = key else {
@@ -929,7 +1138,11 @@ pub struct DecisionResult {
     pub status: String,
     pub rule: String,
     pub head_hash: String,
+    /// Every column of the ballot: proposals, candidates and bidders, each with its tally.
     pub questions: Vec<QuestionResult>,
+    /// The outcome of each election and selection on the ballot.
+    #[serde(default)]
+    pub items: Vec<ItemResult>,
 }
 
 fn tally_json(t: &Tally) -> serde_json::Value {
@@ -952,19 +1165,19 @@ pub async fn close(
         return Err(refused("only an open vote can be closed", "只能结束进行中的表决"));
     }
     let (log, keys) = load_log(db, &d).await?;
-    let qs = questions(db, id).await?;
+    let columns = ballot(db, id).await?;
     let statutory = log.tallies();
     let mut results = Vec::new();
-    // The rules-based result needs the roll in subject order and proof of delivery: an owner
-    // with an account on the platform received the in-app notice of the vote.
+    let (roll, sheets) = roll_and_sheets(db, &d, &log, &keys).await?;
     let rules = if d.silent_clause {
-        Some(rules_based(db, &d, &log, &keys).await?)
+        Some(rules_based(db, &d, &roll, &sheets, columns.len()).await?)
     } else {
         None
     };
-    for (i, q) in qs.iter().enumerate() {
+    let items = item_results(&columns, &roll, &sheets)?;
+    for (i, c) in columns.iter().enumerate() {
         results.push(QuestionResult {
-            question: q.clone(),
+            question: c.text.clone(),
             statutory: statutory.get(i).map(tally_json).unwrap_or_default(),
             rules_based: rules.as_ref().and_then(|r| r.get(i)).map(tally_json),
         });
@@ -974,6 +1187,7 @@ pub async fn close(
         rule: RuleVersion::CivilCode.as_str().into(),
         head_hash: log.head().to_string(),
         questions: results,
+        items,
     };
     let json = serde_json::to_string(&result).unwrap_or_default();
     let objection_until = now + time::Duration::days(i64::from(days.objection));
@@ -1004,12 +1218,14 @@ pub async fn close(
     Ok(result)
 }
 
-async fn rules_based(
+/// The frozen roll in the model's form, and per voting subject (in the roll's order) the
+/// ballot in force as the log's own replay counts it (`None`: not returned).
+async fn roll_and_sheets(
     db: &Db,
     d: &Decision,
     log: &BallotLog,
     keys: &[(String, Sid)],
-) -> Result<Vec<Tally>, DecisionError> {
+) -> Result<(Roll, Vec<Option<AnswerSheet>>), DecisionError> {
     let rows: Vec<(i64, String, i64, bool)> = db_read!(db, pool => sqlx::query_as(
         "SELECT room_id, subject_key, area, counted FROM roll_rooms WHERE decision_id = $1 ORDER BY room_id").bind(d.id).fetch_all(pool).await)?;
     let rooms: Vec<RoomEntry> = rows
@@ -1032,25 +1248,42 @@ async fn rules_based(
         },
     )
     .map_err(|e| DecisionError::Invalid(e.to_string()))?;
+    let in_force: std::collections::HashMap<Sid, &[Option<Choice>]> = log.in_force().collect();
+    let sid_of: std::collections::HashMap<&str, Sid> = keys.iter().map(|(k, s)| (k.as_str(), *s)).collect();
+    let sheets = roll
+        .subjects()
+        .map(|s| {
+            sid_of
+                .get(s.key)
+                .and_then(|sid| in_force.get(sid))
+                .map(|a| a.to_vec())
+        })
+        .collect();
+    Ok((roll, sheets))
+}
+
+async fn rules_based(
+    db: &Db,
+    d: &Decision,
+    roll: &Roll,
+    sheets: &[Option<AnswerSheet>],
+    questions: usize,
+) -> Result<Vec<Tally>, DecisionError> {
+    // Proof of delivery: an owner with an account on the platform received the in-app notice.
     let delivered_keys: Vec<(String,)> = db_read!(db, pool => sqlx::query_as(
         "SELECT DISTINCT rv.subject_key FROM roll_voters rv JOIN user_owners uo ON uo.owner_id = rv.owner_id WHERE rv.decision_id = $1")
         .bind(d.id).fetch_all(pool).await)?;
     let delivered_keys: std::collections::HashSet<String> =
         delivered_keys.into_iter().map(|(k,)| k).collect();
-    // The ballots in force as the log's own replay counts them (the statutory tally's source).
-    let in_force: std::collections::HashMap<Sid, &[Option<Choice>]> = log.in_force().collect();
-    let sid_of: std::collections::HashMap<&str, Sid> = keys.iter().map(|(k, s)| (k.as_str(), *s)).collect();
     let class = ThresholdClass::parse(&d.class).map_err(|e| DecisionError::Invalid(e.to_string()))?;
-    let nq = log.header().classes.len();
     let mut out = Vec::new();
-    for q in 0..nq {
+    for q in 0..questions {
         let mut choices = Vec::with_capacity(roll.len());
         let mut delivered = Vec::new();
-        for (i, s) in roll.subjects().enumerate() {
+        for (i, (s, sheet)) in roll.subjects().zip(sheets).enumerate() {
             // A returned ballot with this question blank is an abstention, as in the tally.
-            let c = sid_of
-                .get(s.key)
-                .and_then(|sid| in_force.get(sid))
+            let c = sheet
+                .as_ref()
                 .map(|a| a.get(q).copied().flatten().unwrap_or(Choice::Abstain));
             if c.is_none() && delivered_keys.contains(s.key) {
                 delivered.push(i);
@@ -1058,9 +1291,128 @@ async fn rules_based(
             choices.push(c);
         }
         let r =
-            wuye_model::tally_with_silent_clause(&roll, &choices, &delivered, class, RuleVersion::CivilCode)
+            wuye_model::tally_with_silent_clause(roll, &choices, &delivered, class, RuleVersion::CivilCode)
                 .map_err(|e| DecisionError::Invalid(e.to_string()))?;
         out.push(r.rules_based);
+    }
+    Ok(out)
+}
+
+/// The result of an election or a selection on the ballot, computed by the model from the
+/// same ballots as the per-column tallies (`wuye_model::elect`, `wuye_model::select_firm`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ItemResult {
+    /// election or selection.
+    pub kind: String,
+    pub item: usize,
+    pub title: String,
+    pub seats: usize,
+    /// 1-based ballot positions of the item's candidates or bidders (their tallies are in
+    /// `questions` at these positions).
+    pub positions: Vec<usize>,
+    /// Names elected in rank order, or the firm selected.
+    pub chosen: Vec<String>,
+    /// Candidates tied for the last seats (none of them elected), and those seats.
+    pub tied: Vec<String>,
+    pub tied_seats: usize,
+    pub vacant_seats: usize,
+    /// Why, in words (zh / en).
+    pub reason: String,
+}
+
+fn item_results(
+    columns: &[BallotColumn],
+    roll: &Roll,
+    sheets: &[Option<AnswerSheet>],
+) -> Result<Vec<ItemResult>, DecisionError> {
+    let mut items: Vec<usize> = columns
+        .iter()
+        .filter(|c| c.kind != "proposal")
+        .map(|c| c.item)
+        .collect();
+    items.dedup();
+    let mut out = Vec::new();
+    for item in items {
+        let cols: Vec<&BallotColumn> = columns.iter().filter(|c| c.item == item).collect();
+        let Some(first) = cols.first() else { continue };
+        let idx: Vec<usize> = cols.iter().map(|c| c.position - 1).collect();
+        let slice: Vec<Option<AnswerSheet>> = sheets
+            .iter()
+            .map(|s| {
+                s.as_ref()
+                    .map(|a| idx.iter().map(|&i| a.get(i).copied().flatten()).collect())
+            })
+            .collect();
+        let name = |p: usize| cols.get(p).map(|c| c.text.clone()).unwrap_or_default();
+        let bad = |e: wuye_model::TallyError| DecisionError::Invalid(e.to_string());
+        let r = if first.kind == "candidate" {
+            let rules = wuye_model::ElectionRules::new(first.seats);
+            let e =
+                wuye_model::elect(roll, &slice, cols.len(), &rules, RuleVersion::CivilCode).map_err(bad)?;
+            let chosen: Vec<String> = e.elected.iter().map(|&p| name(p)).collect();
+            let tied: Vec<String> = e
+                .tie
+                .as_ref()
+                .map(|t| t.candidates.iter().map(|&p| name(p)).collect())
+                .unwrap_or_default();
+            let tied_seats = e.tie.as_ref().map(|t| t.seats).unwrap_or(0);
+            let mut reason = format!(
+                "{} 人当选（每名候选人须获参与表决的专有面积与人数均过半同意；超过席位时依次按同意人数、同意面积、选票顺序排列）/ {} elected (each needs yes from more than half of the participating area and heads; more than the seats are ranked by yes heads, yes area, ballot order)",
+                chosen.len(),
+                chosen.len()
+            );
+            if tied_seats > 0 {
+                reason.push_str(&format!("；{tied_seats} 个席位因票数完全相同未能确定，须另行选举 / {tied_seats} seat(s) tied on every key: none of the tied is elected, a new round decides"));
+            }
+            if e.vacant_seats > 0 {
+                reason.push_str(&format!(
+                    "；{} 个席位无人当选 / {} seat(s) left vacant",
+                    e.vacant_seats, e.vacant_seats
+                ));
+            }
+            ItemResult {
+                kind: "election".into(),
+                item,
+                title: first.item_title.clone(),
+                seats: first.seats,
+                positions: cols.iter().map(|c| c.position).collect(),
+                chosen,
+                tied,
+                tied_seats,
+                vacant_seats: e.vacant_seats,
+                reason,
+            }
+        } else {
+            let picks: Vec<Option<wuye_model::FirmPick>> = slice
+                .iter()
+                .map(|s| {
+                    s.as_ref()
+                        .map(|a| match a.iter().position(|c| *c == Some(Choice::Yes)) {
+                            Some(b) => wuye_model::FirmPick::Bidder(b),
+                            None => wuye_model::FirmPick::Abstain,
+                        })
+                })
+                .collect();
+            let f = wuye_model::select_firm(roll, &picks, cols.len(), RuleVersion::CivilCode).map_err(bad)?;
+            let chosen: Vec<String> = f.selected.map(name).into_iter().collect();
+            let reason = match chosen.first() {
+                Some(n) => format!("选定「{n}」：获参与表决的专有面积与人数均过半选择 / {n} selected: picked by more than half of the participating area and heads"),
+                None => "无投标人获参与表决的专有面积与人数均过半选择（或未达参与门槛），未选定 / no bidder was picked by more than half of the participating area and heads (or the quorum failed): none selected".to_owned(),
+            };
+            ItemResult {
+                kind: "selection".into(),
+                item,
+                title: first.item_title.clone(),
+                seats: 1,
+                positions: cols.iter().map(|c| c.position).collect(),
+                chosen,
+                tied: Vec::new(),
+                tied_seats: 0,
+                vacant_seats: 0,
+                reason,
+            }
+        };
+        out.push(r);
     }
     Ok(out)
 }
@@ -1218,9 +1570,107 @@ pub async fn figures(db: &Db, actor: &Actor) -> Result<DecisionFigures, Decision
 mod tests {
     use super::*;
 
+    fn col(position: usize, kind: &str, item: usize, seats: usize) -> BallotColumn {
+        BallotColumn {
+            position,
+            kind: kind.into(),
+            item,
+            item_title: format!("item {item}"),
+            seats,
+            text: format!("c{position}"),
+        }
+    }
+
+    /// A proposal, an election of 2 among 3, a selection among 2.
+    fn mixed() -> Vec<BallotColumn> {
+        vec![
+            col(1, "proposal", 1, 0),
+            col(2, "candidate", 2, 2),
+            col(3, "candidate", 2, 2),
+            col(4, "candidate", 2, 2),
+            col(5, "bidder", 3, 1),
+            col(6, "bidder", 3, 1),
+        ]
+    }
+
+    fn answers(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn choices(a: &[&str]) -> Vec<Option<Choice>> {
+        a.iter().map(|s| Choice::parse(s).ok()).collect()
+    }
+
     #[test]
     fn one_answer_per_question() {
-        assert!(parse_choices(&["yes".into()], 2).is_err());
-        assert_eq!(parse_choices(&["no".into()], 1).unwrap(), vec![Some(Choice::No)]);
+        let one = [col(1, "proposal", 1, 0)];
+        assert!(parse_choices(&answers(&["yes", "no"]), &one, false).is_err());
+        assert!(parse_choices(&answers(&["maybe"]), &one, false).is_err());
+        assert_eq!(
+            parse_choices(&answers(&["no"]), &one, false).unwrap(),
+            vec![Some(Choice::No)]
+        );
+    }
+
+    #[test]
+    fn an_election_takes_at_most_its_seats_in_yes() {
+        let b = mixed();
+        let ok = parse_choices(
+            &answers(&["yes", "yes", "no", "yes", "abstain", "yes"]),
+            &b,
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            ok,
+            choices(&["yes", "yes", "no", "yes", "no", "yes"]),
+            "the one pick makes the other bidder a no"
+        );
+        // Three yes for two seats: refused online, spoiled on paper (abstain on every candidate).
+        let over = answers(&["no", "yes", "yes", "yes", "yes", "no"]);
+        let e = parse_choices(&over, &b, false).unwrap_err().to_string();
+        assert!(e.contains("item 2") && e.contains("2"), "{e}");
+        let spoiled = parse_choices(&over, &b, true).unwrap();
+        assert_eq!(
+            spoiled,
+            choices(&["no", "abstain", "abstain", "abstain", "yes", "no"])
+        );
+    }
+
+    #[test]
+    fn a_selection_is_one_pick_or_none() {
+        let b = mixed();
+        let none = parse_choices(&answers(&["yes", "no", "no", "no", "no", "no"]), &b, false).unwrap();
+        assert_eq!(
+            none[4..],
+            choices(&["abstain", "abstain"])[..],
+            "no pick is an abstention on every bidder"
+        );
+        let two = answers(&["yes", "no", "no", "no", "yes", "yes"]);
+        assert!(parse_choices(&two, &b, false).is_err());
+        assert_eq!(
+            parse_choices(&two, &b, true).unwrap()[4..],
+            choices(&["abstain", "abstain"])[..]
+        );
+    }
+
+    #[test]
+    fn form_answers_map_a_pick_onto_the_bidders() {
+        let b = mixed();
+        let form = |k: &str| match k {
+            "q1" => "yes".to_owned(),
+            "q2" | "q3" => "yes".to_owned(),
+            "q4" => "abstain".to_owned(),
+            "s3" => "6".to_owned(),
+            _ => String::new(),
+        };
+        assert_eq!(
+            answers_from_form(&b, form),
+            answers(&["yes", "yes", "yes", "abstain", "no", "yes"])
+        );
+        assert_eq!(
+            answers_from_form(&b, |_| String::new())[4..],
+            answers(&["abstain", "abstain"])[..]
+        );
     }
 }

@@ -950,7 +950,11 @@ async fn create_decision(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DecisionDetail {
     pub decision: crate::decisions::Decision,
+    /// The text of each ballot column in order (proposals, then candidates and bidders).
     pub questions: Vec<String>,
+    /// The ballot's columns with their kinds: a ballot answers each with yes / no / abstain
+    /// (an election allows at most `seats` yes; a selection one).
+    pub ballot: Vec<crate::decisions::BallotColumn>,
     /// Participation by area and headcount (no choices) once voting has opened.
     pub turnout: Option<crate::decisions::Turnout>,
     /// Only once voting has closed.
@@ -966,7 +970,8 @@ async fn get_decision(
     Path(id): Path<i64>,
 ) -> Result<axum::Json<DecisionDetail>, AppError> {
     let decision = crate::decisions::find(&st.db, &actor, id).await?;
-    let questions = crate::decisions::questions(&st.db, id).await?;
+    let ballot = crate::decisions::ballot(&st.db, id).await?;
+    let questions = ballot.iter().map(|c| c.text.clone()).collect();
     let turnout = if decision.state == "notice" {
         None
     } else {
@@ -976,6 +981,7 @@ async fn get_decision(
     Ok(axum::Json(DecisionDetail {
         decision,
         questions,
+        ballot,
         turnout,
         result,
     }))
@@ -983,7 +989,9 @@ async fn get_decision(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BallotBody {
-    /// yes, no or abstain, one per question in order.
+    /// yes, no or abstain, one per ballot column in order. An election takes at most its
+    /// seats' number of yes; a selection one yes (the other bidders count as no, and no yes at
+    /// all as an abstention on each).
     pub answers: Vec<String>,
 }
 

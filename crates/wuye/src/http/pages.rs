@@ -2821,6 +2821,15 @@ async fn decision_form(State(st): State<AppState>, ctx: Ctx, PQ(q): PQ<Decisions
                     }
                 }
                 label { (lang.pick("表决议题（每行一个；空则以标题为议题）", "Questions (one per line; the title when empty)")) " " textarea name="questions" rows="3" {} }
+                fieldset.item { legend { (lang.pick("选举（可选，须勾选“选举业主委员会”事项）", "Election (optional; needs the matter “elect the committee”)")) }
+                    label { (lang.pick("选举名称", "Title")) " " input type="text" name="election_title" maxlength="200"; }
+                    label { (lang.pick("席位数", "Seats")) " " input type="number" name="election_seats" min="1" max="40"; }
+                    label { (lang.pick("候选人（每行一人）", "Candidates (one per line)")) " " textarea name="election_candidates" rows="3" {} }
+                }
+                fieldset.item { legend { (lang.pick("选聘物业服务企业（可选，须勾选“选聘和解聘物业服务企业”事项）", "Firm selection (optional; needs the matter “select or dismiss the company”)")) }
+                    label { (lang.pick("选聘名称", "Title")) " " input type="text" name="selection_title" maxlength="200"; }
+                    label { (lang.pick("投标企业（每行一家）", "Bidders (one per line)")) " " textarea name="selection_bidders" rows="3" {} }
+                }
                 label { (lang.pick("形式", "Form")) " " select name="form" {
                     option value="meeting" { (lang.pick("线上会议", "Online meeting")) }
                     option value="written" { (lang.pick("书面征求意见", "Written solicitation")) }
@@ -2869,6 +2878,29 @@ async fn decision_create(
             .map(|(_, v)| v.clone())
             .collect(),
         questions: get("questions").lines().map(str::to_owned).collect(),
+        elections: if get("election_title").trim().is_empty() {
+            Vec::new()
+        } else {
+            vec![crate::decisions::NewElection {
+                title: get("election_title"),
+                seats: get("election_seats")
+                    .trim()
+                    .parse()
+                    .map_err(|_| {
+                        AppError::invalid("election_seats", "give the number of seats / 请填写席位数")
+                    })
+                    .or_page(lang)?,
+                candidates: get("election_candidates").lines().map(str::to_owned).collect(),
+            }]
+        },
+        selections: if get("selection_title").trim().is_empty() {
+            Vec::new()
+        } else {
+            vec![crate::decisions::NewSelection {
+                title: get("selection_title"),
+                bidders: get("selection_bidders").lines().map(str::to_owned).collect(),
+            }]
+        },
         form: get("form"),
         secret: !get("secret").is_empty(),
         silent_clause: !get("silent_clause").is_empty(),
@@ -2936,7 +2968,7 @@ async fn decision_page(
         .await
         .map_err(AppError::from)
         .or_page(lang)?;
-    let questions = crate::decisions::questions(&st.db, id)
+    let columns = crate::decisions::ballot(&st.db, id)
         .await
         .map_err(AppError::from)
         .or_page(lang)?;
@@ -3008,12 +3040,38 @@ async fn decision_page(
             }
         }
     };
-    let answers = |prefix: &str| {
+    // The ballot, item by item: a proposal and each candidate take yes / no / abstain
+    // (`q<position>`); a selection is one pick among its bidders (`s<item>`).
+    let items: Vec<Vec<&crate::decisions::BallotColumn>> = columns
+        .chunk_by(|a, b| a.item == b.item)
+        .map(|c| c.iter().collect())
+        .collect();
+    let three = |c: &crate::decisions::BallotColumn| {
         html! {
-            @for (i, text) in questions.iter().enumerate() {
-                fieldset.question { legend { (i + 1) ". " (text) }
-                    @for (v, zh, en) in [("yes", "同意", "Yes"), ("no", "反对", "No"), ("abstain", "弃权", "Abstain")] {
-                        label.check { input type="radio" name={ (prefix) (i + 1) } value=(v) required; " " (lang.pick(zh, en)) }
+            @for (v, zh, en) in [("yes", "同意", "Yes"), ("no", "反对", "No"), ("abstain", "弃权", "Abstain")] {
+                label.check { input type="radio" name={ "q" (c.position) } value=(v) required; " " (lang.pick(zh, en)) }
+            }
+        }
+    };
+    let answers = || {
+        html! {
+            @for cols in &items {
+                @if let Some(first) = cols.first() {
+                    @match first.kind.as_str() {
+                        "candidate" => {
+                            fieldset.question.election { legend { (first.item) ". " (first.item_title) " " small.muted { (lang.pick(&format!("（{} 席，最多同意 {} 人）", first.seats, first.seats), &format!("({} seats; yes to {} at most)", first.seats, first.seats))) } }
+                                @for c in cols { div.candidate { span.name { (c.text) } " " (three(c)) } }
+                            }
+                        }
+                        "bidder" => {
+                            fieldset.question.selection { legend { (first.item) ". " (first.item_title) " " small.muted { (lang.pick("（选择一家）", "(pick one)")) } }
+                                @for c in cols { label.check { input type="radio" name={ "s" (c.item) } value=(c.position) required; " " (c.text) } }
+                                label.check { input type="radio" name={ "s" (first.item) } value=""; " " (lang.pick("弃权", "Abstain")) }
+                            }
+                        }
+                        _ => {
+                            fieldset.question { legend { (first.item) ". " (first.text) } (three(first)) }
+                        }
                     }
                 }
             }
@@ -3043,7 +3101,12 @@ async fn decision_page(
                 @if voting { p.muted { (lang.pick("投票结束前，任何人（包括监管部门）都看不到赞成与反对的分布。", "Until the close nobody, regulators included, can see how the vote splits.")) } }
             }
             h2 { (lang.pick("议题", "Questions")) }
-            ol { @for qn in &questions { li { (qn) } } }
+            ol.items { @for cols in &items { @if let Some(first) = cols.first() {
+                @if first.kind == "proposal" { li { (first.text) } } @else {
+                    li { (first.item_title) " " small.muted { (if first.kind == "bidder" { lang.pick("选聘：", "selection: ").to_owned() } else { lang.pick(&format!("选举 {} 席：", first.seats), &format!("election of {}: ", first.seats)).to_owned() }) }
+                        (cols.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join("、")) }
+                }
+            } } }
             @if !preview.is_empty() {
                 h2 { (lang.pick("名册公示（至 ", "Voter roll, open for checking (until ")) (check_until) (lang.pick("）", ")")) }
                 details.roll { summary { (preview.len()) (lang.pick(" 套房屋", " rooms")) }
@@ -3068,7 +3131,7 @@ async fn decision_page(
                 form.import.vote method="post" action={ "/decisions/" (id) "/act" } enctype="multipart/form-data" {
                     input type="hidden" name="csrf" value=(ctx.csrf());
                     input type="hidden" name="action" value="vote";
-                    (answers("q"))
+                    (answers())
                     button type="submit" { (lang.pick("提交选票（截止前可修改，以最后一次为准）", "Cast (you may change it until the close; the last counts)")) }
                 }
             }
@@ -3080,7 +3143,7 @@ async fn decision_page(
                         input type="hidden" name="csrf" value=(ctx.csrf());
                         input type="hidden" name="action" value="paper";
                         label { (lang.pick("纸质选票：房屋", "Paper ballot: room")) " " select name="room_id" { @for (rid, label) in &rooms { option value=(rid) { (label) } } } }
-                        (answers("q"))
+                        (answers())
                         label { (lang.pick("选票扫描件", "Scan of the ballot")) " " input type="file" name="scan" accept="image/jpeg,image/png,image/webp"; }
                         button type="submit" { (lang.pick("录入（需另一人复核）", "Enter (a second person confirms)")) }
                     }
@@ -3103,8 +3166,16 @@ async fn decision_page(
             }
             @if let Some(r) = &result {
                 h2 { (if r.status == "final" { lang.pick("表决结果公告", "Result") } else { lang.pick("初步结果（异议期内）", "Preliminary result (objections open)") }) }
+                @for it in &r.items {
+                    section.item-result {
+                        h3 { (it.item) ". " (it.title) }
+                        p.outcome { strong { (if it.chosen.is_empty() { lang.pick("无人当选 / 未选定", "None chosen").to_owned() } else { it.chosen.join("、") }) } }
+                        p.reason { (it.reason) }
+                    }
+                }
                 @for (i, qr) in r.questions.iter().enumerate() {
-                    h3 { (i + 1) ". " (qr.question) }
+                    @let col = columns.get(i);
+                    h3 { @if let Some(c) = col.filter(|c| c.kind != "proposal") { (c.item) ". " (c.item_title) " · " } (qr.question) }
                     section.statutory { h4 { (lang.pick("法定结果（仅计实际参与表决者，民法典第二百七十八条）", "Statutory result (actual participants only, Civil Code Art. 278)")) } (tally_rows(lang, &qr.statutory)) }
                     @if let Some(rb) = &qr.rules_based {
                         section.rules-based { h4 { (lang.pick("按管理规约“未表决视为同意多数”计算（另列，不替代法定结果）", "Under the rules' silent-owner clause (shown beside, never instead)")) } (tally_rows(lang, rb)) }
@@ -3140,11 +3211,11 @@ async fn decision_act(
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     ctx.check_csrf(&get("csrf"))?;
     let now = st.clock.now();
-    let qs = crate::decisions::questions(&st.db, id)
+    let columns = crate::decisions::ballot(&st.db, id)
         .await
         .map_err(AppError::from)
         .or_page(lang)?;
-    let answers: Vec<String> = (1..=qs.len()).map(|i| get(&format!("q{i}"))).collect();
+    let answers = crate::decisions::answers_from_form(&columns, get);
     let mut to = format!("/decisions/{id}");
     let r: Result<(), crate::decisions::DecisionError> = match get("action").as_str() {
         "open" => crate::decisions::open(&st.db, &ctx.actor, id, now).await,

@@ -65,6 +65,8 @@ pub fn new_decision(compound_id: i64, matters: &[&str]) -> NewDecision {
         body: "续聘三年，收费标准不变".into(),
         matters: matters.iter().map(|m| (*m).to_owned()).collect(),
         questions: vec!["续聘潍坊安居物业服务有限公司".into(), "物业费标准不变".into()],
+        elections: Vec::new(),
+        selections: Vec::new(),
         form: "meeting".into(),
         secret: false,
         silent_clause: true,
@@ -314,6 +316,145 @@ storage_test!(a_decision_from_notice_to_verified_result, |t| {
     // One changed byte and verify names the place.
     let tampered = export.replacen(" y", " n", 1);
     assert!(wuye_model::verify(&tampered).is_err());
+});
+
+storage_test!(an_election_and_a_firm_selection_on_one_ballot, |t| {
+    seed(&t.db).await;
+    let notice = datetime!(2026-11-02 09:00 +8);
+    let xq1 = xq1(t).await;
+    let committee = staff(t, "committee1", Role::CommitteeMember, "XQ1").await;
+    let second = staff(t, "committee1b", Role::CommitteeMember, "XQ1").await;
+    let zhang = verified_owner(t, "13800138000", "370705199001011234", notice).await;
+    let mut new = new_decision(xq1, &["elect_committee"]);
+    new.questions = Vec::new();
+    new.elections = vec![decisions::NewElection {
+        title: "第二届业主委员会".into(),
+        seats: 2,
+        candidates: vec!["甲".into(), "乙".into(), "丙".into()],
+    }];
+    new.selections = vec![decisions::NewSelection {
+        title: "选聘物业服务企业".into(),
+        bidders: vec!["甲物业".into(), "乙物业".into()],
+    }];
+    // Each kind of item needs its matter.
+    assert!(matches!(
+        decisions::create(&t.db, &committee, &new, notice).await,
+        Err(DecisionError::Invalid(m)) if m.contains("select_or_dismiss_company")
+    ));
+    new.matters.push("select_or_dismiss_company".into());
+    let id = decisions::create(&t.db, &committee, &new, notice).await.unwrap();
+    let ballot = decisions::ballot(&t.db, id).await.unwrap();
+    assert_eq!(
+        ballot
+            .iter()
+            .map(|c| (c.kind.as_str(), c.item, c.seats))
+            .collect::<Vec<_>>(),
+        vec![
+            ("candidate", 1, 2),
+            ("candidate", 1, 2),
+            ("candidate", 1, 2),
+            ("bidder", 2, 1),
+            ("bidder", 2, 1)
+        ]
+    );
+    let opened = datetime!(2026-11-18 08:00 +8);
+    decisions::open(&t.db, &committee, id, opened).await.unwrap();
+    let a = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>();
+
+    // Three yes for two seats is refused online, as is picking both bidders.
+    assert!(matches!(
+        decisions::cast(&t.db, &zhang, id, &a(&["yes", "yes", "yes", "no", "yes"]), opened).await,
+        Err(DecisionError::Invalid(m)) if m.contains("2")
+    ));
+    assert!(matches!(
+        decisions::cast(&t.db, &zhang, id, &a(&["yes", "no", "no", "yes", "yes"]), opened).await,
+        Err(DecisionError::Invalid(_))
+    ));
+    assert_eq!(
+        decisions::turnout(&t.db, id).await.unwrap().voted_heads,
+        0,
+        "refused ballots change nothing"
+    );
+    // 张三 (two subjects): 甲 and 乙, and 乙物业 (the other bidder counts as no).
+    decisions::cast(
+        &t.db,
+        &zhang,
+        id,
+        &a(&["yes", "yes", "no", "abstain", "yes"]),
+        opened,
+    )
+    .await
+    .unwrap();
+    // The developer's paper sheet over-votes the election: spoiled there (abstain on each
+    // candidate, still a participation); it picks 甲物业.
+    let rooms = decisions::roll_rooms(&t.db, id).await.unwrap();
+    let dev_room = rooms.iter().find(|(_, l)| l.ends_with("-601")).unwrap().0;
+    decisions::enter_paper(
+        &t.db,
+        &committee,
+        id,
+        dev_room,
+        &a(&["yes", "yes", "yes", "yes", "no"]),
+        None,
+        opened,
+    )
+    .await
+    .unwrap();
+    decisions::confirm_paper(&t.db, &second, id, "developer", opened)
+        .await
+        .unwrap();
+
+    let r = decisions::close(
+        &t.db,
+        &committee,
+        id,
+        &Default::default(),
+        datetime!(2026-11-30 20:00 +8),
+    )
+    .await
+    .unwrap();
+    // Participation 285.85 m² and 3 heads. 甲 and 乙: yes 165.75 m² and 2 heads each, more
+    // than half of both: they pass, equal on heads and area, so ballot order ranks them; both
+    // seats are filled. 丙: no yes at all.
+    let e = &r.items[0];
+    assert_eq!(
+        (e.kind.as_str(), e.chosen.clone(), e.vacant_seats),
+        ("election", vec!["甲".to_owned(), "乙".to_owned()], 0)
+    );
+    let c = &r.questions[2].statutory;
+    assert_eq!(
+        (
+            c["yes_heads"].as_u64(),
+            c["abstain_area"].as_str(),
+            c["outcome"].as_str()
+        ),
+        (Some(0), Some("120.10"), Some("rejected"))
+    );
+    // 乙物业: 165.75 m² and 2 heads of 285.85 and 3; 甲物业 the developer's 120.10 and 1.
+    let f = &r.items[1];
+    assert_eq!(
+        (f.kind.as_str(), f.chosen.clone()),
+        ("selection", vec!["乙物业".to_owned()])
+    );
+    let b1 = &r.questions[3].statutory;
+    assert_eq!(
+        (b1["yes_area"].as_str(), b1["no_area"].as_str()),
+        (Some("120.10"), Some("165.75"))
+    );
+    // The export carries the columns; verify recomputes the same tallies.
+    decisions::publish(
+        &t.db,
+        &committee,
+        id,
+        &Default::default(),
+        datetime!(2026-12-08 20:00 +8),
+    )
+    .await
+    .unwrap();
+    let export = decisions::export(&t.db, &zhang, id).await.unwrap();
+    let report = wuye_model::verify(&export).unwrap();
+    assert_eq!(report.tallies.len(), 5);
+    assert_eq!(report.tallies[4].yes_heads, 2);
 });
 
 storage_test!(nothing_shows_the_split_before_the_close, |t| {
