@@ -1226,6 +1226,23 @@ async fn roll_and_sheets(
     log: &BallotLog,
     keys: &[(String, Sid)],
 ) -> Result<(Roll, Vec<Option<AnswerSheet>>), DecisionError> {
+    let roll = frozen_roll(db, d).await?;
+    let in_force: std::collections::HashMap<Sid, &[Option<Choice>]> = log.in_force().collect();
+    let sid_of: std::collections::HashMap<&str, Sid> = keys.iter().map(|(k, s)| (k.as_str(), *s)).collect();
+    let sheets = roll
+        .subjects()
+        .map(|s| {
+            sid_of
+                .get(s.key)
+                .and_then(|sid| in_force.get(sid))
+                .map(|a| a.to_vec())
+        })
+        .collect();
+    Ok((roll, sheets))
+}
+
+/// The roll as frozen when voting opened, in the model's form.
+async fn frozen_roll(db: &Db, d: &Decision) -> Result<Roll, DecisionError> {
     let rows: Vec<(i64, String, i64, bool)> = db_read!(db, pool => sqlx::query_as(
         "SELECT room_id, subject_key, area, counted FROM roll_rooms WHERE decision_id = $1 ORDER BY room_id").bind(d.id).fetch_all(pool).await)?;
     let rooms: Vec<RoomEntry> = rows
@@ -1248,18 +1265,33 @@ async fn roll_and_sheets(
         },
     )
     .map_err(|e| DecisionError::Invalid(e.to_string()))?;
-    let in_force: std::collections::HashMap<Sid, &[Option<Choice>]> = log.in_force().collect();
-    let sid_of: std::collections::HashMap<&str, Sid> = keys.iter().map(|(k, s)| (k.as_str(), *s)).collect();
-    let sheets = roll
-        .subjects()
-        .map(|s| {
-            sid_of
-                .get(s.key)
-                .and_then(|sid| in_force.get(sid))
-                .map(|a| a.to_vec())
-        })
-        .collect();
-    Ok((roll, sheets))
+    Ok(roll)
+}
+
+/// The organisers' audit of a closed decision's enrolment (the eligibility proof of a secret
+/// ballot, DOMAIN.md R1.10): the public export must verify, and the subjects it enrolled
+/// must be exactly the frozen roll's, one each with its area — checked against the
+/// registration table (`roll_subjects`: subject → its id in the log), which only the
+/// organisers and regulators over the compound may use. Returns the number of subjects.
+pub async fn audit_enrolment(db: &Db, actor: &Actor, id: i64) -> Result<usize, DecisionError> {
+    let d = find(db, actor, id).await?;
+    require_organiser(db, actor, d.compound_id).await?;
+    let export = export(db, actor, id).await?;
+    let roll = frozen_roll(db, &d).await?;
+    let rows: Vec<(String, String)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT subject_key, sid FROM roll_subjects WHERE decision_id = $1").bind(id).fetch_all(pool).await)?;
+    let mut registrations = Vec::with_capacity(rows.len());
+    for (key, sid) in rows {
+        let key = SubjectKey::parse(&key).map_err(|e| DecisionError::Invalid(e.to_string()))?;
+        let sid = Sid::parse(&sid)
+            .ok_or_else(|| invalid("a stored subject id is malformed", "名册中的主体标识有误"))?;
+        registrations.push((key, sid));
+    }
+    wuye_model::audit_enrolment(&export, &roll, &registrations).map_err(|e| {
+        DecisionError::Refused(format!(
+            "the enrolment does not match the roll: {e} / 登记与名册不符"
+        ))
+    })
 }
 
 async fn rules_based(

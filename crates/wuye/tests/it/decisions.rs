@@ -457,6 +457,78 @@ storage_test!(an_election_and_a_firm_selection_on_one_ballot, |t| {
     assert_eq!(report.tallies[4].yes_heads, 2);
 });
 
+storage_test!(a_secret_ballot_logs_no_voter_and_its_enrolment_is_audited, |t| {
+    seed(&t.db).await;
+    let notice = datetime!(2026-11-02 09:00 +8);
+    let xq1 = xq1(t).await;
+    let committee = staff(t, "committee1", Role::CommitteeMember, "XQ1").await;
+    let zhang = verified_owner(t, "13800138000", "370705199001011234", notice).await;
+    let mut new = new_decision(xq1, &["covenant"]);
+    new.secret = true;
+    let id = decisions::create(&t.db, &committee, &new, notice).await.unwrap();
+    let opened = datetime!(2026-11-18 08:00 +8);
+    decisions::open(&t.db, &committee, id, opened).await.unwrap();
+    let receipts = decisions::cast(&t.db, &zhang, id, &["yes".into(), "no".into()], opened)
+        .await
+        .unwrap();
+    decisions::cast(&t.db, &zhang, id, &["yes".into(), "yes".into()], opened)
+        .await
+        .unwrap();
+    // Nothing to audit before the close (the export is not out yet).
+    assert!(matches!(
+        decisions::audit_enrolment(&t.db, &committee, id).await,
+        Err(DecisionError::Refused(_))
+    ));
+    decisions::close(
+        &t.db,
+        &committee,
+        id,
+        &Default::default(),
+        datetime!(2026-11-30 20:00 +8),
+    )
+    .await
+    .unwrap();
+    let export = decisions::export(&t.db, &zhang, id).await.unwrap();
+    assert!(export.contains("\nmode secret\n"), "{export}");
+    // Every ballot event names its subject's id and no voter: the `by` field is `-`.
+    let ballots: Vec<&str> = export
+        .lines()
+        .filter(|l| l.starts_with("event ") && !l.contains(" enrol "))
+        .collect();
+    assert_eq!(ballots.len(), 4, "two subjects, each cast then changed: {export}");
+    for l in &ballots {
+        let f: Vec<&str> = l.split(' ').collect();
+        assert_eq!(f[8], "-", "a voter's identity in a secret ballot: {l}");
+    }
+    wuye_model::verify(&export).unwrap();
+    // The owner still finds their own ballot by the receipt.
+    assert!(
+        decisions::check_receipt(&t.db, &zhang, id, &receipts[0].1.to_string())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // The eligibility proof: the enrolled ids are exactly the frozen roll's subjects with
+    // their areas, checked against the registration table, by the organisers only.
+    assert_eq!(
+        decisions::audit_enrolment(&t.db, &committee, id).await.unwrap(),
+        3
+    );
+    assert!(matches!(
+        decisions::audit_enrolment(&t.db, &zhang, id).await,
+        Err(DecisionError::Denied(_))
+    ));
+    // A roll altered after the vote no longer matches what was enrolled.
+    let db = &t.db;
+    wuye::db_run!(db, pool => sqlx::query("UPDATE roll_rooms SET area = area + 100 WHERE decision_id = $1 AND subject_key = 'developer'")
+        .bind(id).execute(pool).await.map(|_| ())).unwrap();
+    let refused = decisions::audit_enrolment(&t.db, &committee, id).await;
+    assert!(
+        matches!(&refused, Err(DecisionError::Refused(m)) if m.contains("roll")),
+        "{refused:?}"
+    );
+});
+
 storage_test!(nothing_shows_the_split_before_the_close, |t| {
     use axum::body::Body;
     use axum::http::{Request, header};

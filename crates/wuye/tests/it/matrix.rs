@@ -227,6 +227,13 @@ fn rule(method: &str, path: &str, who: &Caller, out_of_scope: bool) -> Option<Ex
             Ok => Forbidden,
             e => e,
         },
+        // The enrolment audit: organisers only, and only after the close (409 before).
+        ("GET", "/api/v1/decisions/{id}/audit") => match gate(true) {
+            Ok if !sees_decision(who.name) => NotFound,
+            Ok if organises(who.name) => Conflict,
+            Ok => Forbidden,
+            e => e,
+        },
         ("GET", "/decisions/{id}/export" | "/api/v1/decisions/{id}/export") => match gate(true) {
             Ok if !sees_decision(who.name) => NotFound,
             Ok => Conflict,
