@@ -1268,6 +1268,123 @@ async fn frozen_roll(db: &Db, d: &Decision) -> Result<Roll, DecisionError> {
     Ok(roll)
 }
 
+/// A document of a decision's notice.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DecisionDocument {
+    pub position: i64,
+    pub name: String,
+    pub content_type: String,
+    /// Where to download it (signed in, in scope).
+    pub url: String,
+}
+
+/// Most documents on one decision, and the largest one.
+pub const MAX_DOCUMENTS: i64 = 20;
+pub const MAX_DOCUMENT_BYTES: usize = 20 * 1024 * 1024;
+
+/// Adds a document to a decision under notice (organisers only): a PDF, or a photo or scan
+/// (JPEG, PNG, WebP; location metadata removed), checked by content, not by name.
+pub async fn add_document(
+    db: &Db,
+    files: &crate::files::FileStore,
+    actor: &Actor,
+    id: i64,
+    name: &str,
+    bytes: &[u8],
+    now: OffsetDateTime,
+) -> Result<i64, DecisionError> {
+    let now = crate::clock::db_time(now);
+    let d = find(db, actor, id).await?;
+    require_organiser(db, actor, d.compound_id).await?;
+    if d.state != "notice" {
+        return Err(refused(
+            "documents are part of the notice: add them before voting opens",
+            "文件属于表决公告，须在投票开始前上传",
+        ));
+    }
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(invalid("a document is at most 20 MB", "单个文件不超过 20 MB"));
+    }
+    let (content_type, clean): (&str, std::borrow::Cow<[u8]>) = if bytes.starts_with(b"%PDF-") {
+        ("application/pdf", std::borrow::Cow::Borrowed(bytes))
+    } else {
+        let (ct, cleaned) = crate::media::clean_photo(bytes).map_err(|_| {
+            invalid(
+                "a document is a PDF, or a JPEG, PNG or WebP image",
+                "文件须为 PDF 或 JPEG、PNG、WebP 图片",
+            )
+        })?;
+        (ct, std::borrow::Cow::Owned(cleaned))
+    };
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(invalid(
+            "name the document (up to 200 characters)",
+            "请填写文件名称（200 字以内）",
+        ));
+    }
+    let file_id = files
+        .put(&clean, content_type, now)
+        .await
+        .map_err(|e| DecisionError::Invalid(e.to_string()))?;
+    let position: Option<i64> = db_run!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM decision_documents WHERE decision_id = $1").bind(id).fetch_one(&mut *tx).await?;
+        if n >= MAX_DOCUMENTS {
+            return Ok::<_, sqlx::Error>(None);
+        }
+        sqlx::query("INSERT INTO decision_documents (decision_id, position, name, file_id, content_type, added_by, added_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(id).bind(n + 1).bind(name).bind(&file_id).bind(content_type).bind(actor.user_id).bind(now).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Some(n + 1))
+    }.await)?;
+    let position = position.ok_or_else(|| {
+        invalid(
+            &format!("at most {MAX_DOCUMENTS} documents on one decision"),
+            &format!("每项表决最多 {MAX_DOCUMENTS} 个文件"),
+        )
+    })?;
+    crate::auth::audit(
+        db,
+        actor,
+        "decision.document",
+        "decision",
+        &id.to_string(),
+        None,
+        Some(serde_json::json!({ "position": position, "name": name, "file": file_id })),
+        now,
+    )
+    .await?;
+    Ok(position)
+}
+
+/// The decision's documents, in the order they were added.
+pub async fn documents(db: &Db, id: i64) -> Result<Vec<DecisionDocument>, DecisionError> {
+    let rows: Vec<(i64, String, String)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT position, name, content_type FROM decision_documents WHERE decision_id = $1 ORDER BY position").bind(id).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(position, name, content_type)| DecisionDocument {
+            url: format!("/api/v1/decisions/{id}/documents/{position}"),
+            position,
+            name,
+            content_type,
+        })
+        .collect())
+}
+
+/// One document's file id and content type, for whoever may read the decision.
+pub async fn document(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    position: i64,
+) -> Result<Option<(String, String)>, DecisionError> {
+    find(db, actor, id).await?;
+    Ok(db_read!(db, pool => sqlx::query_as(
+        "SELECT file_id, content_type FROM decision_documents WHERE decision_id = $1 AND position = $2").bind(id).bind(position).fetch_optional(pool).await)?)
+}
+
 /// The organisers' audit of a closed decision's enrolment (the eligibility proof of a secret
 /// ballot, DOMAIN.md R1.10): the public export must verify, and the subjects it enrolled
 /// must be exactly the frozen roll's, one each with its area — checked against the

@@ -57,6 +57,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cast_ballot))
         .routes(routes!(decision_export))
         .routes(routes!(decision_audit))
+        .routes(routes!(decision_document))
 }
 
 /// Parses a division code from a path or query value.
@@ -956,6 +957,8 @@ pub struct DecisionDetail {
     /// The ballot's columns with their kinds: a ballot answers each with yes / no / abstain
     /// (an election allows at most `seats` yes; a selection one).
     pub ballot: Vec<crate::decisions::BallotColumn>,
+    /// The documents the notice carries.
+    pub documents: Vec<crate::decisions::DecisionDocument>,
     /// Participation by area and headcount (no choices) once voting has opened.
     pub turnout: Option<crate::decisions::Turnout>,
     /// Only once voting has closed.
@@ -973,6 +976,7 @@ async fn get_decision(
     let decision = crate::decisions::find(&st.db, &actor, id).await?;
     let ballot = crate::decisions::ballot(&st.db, id).await?;
     let questions = ballot.iter().map(|c| c.text.clone()).collect();
+    let documents = crate::decisions::documents(&st.db, id).await?;
     let turnout = if decision.state == "notice" {
         None
     } else {
@@ -983,6 +987,7 @@ async fn get_decision(
         decision,
         questions,
         ballot,
+        documents,
         turnout,
         result,
     }))
@@ -1016,6 +1021,35 @@ async fn cast_ballot(
     Ok(axum::Json(Receipts {
         receipts: r.into_iter().map(|(_, h)| h.to_string()).collect(),
     }))
+}
+
+/// A document of a decision's notice, for whoever may read the decision.
+#[utoipa::path(get, path = "/api/v1/decisions/{id}/documents/{position}", tag = "decisions", params(("id" = i64, Path), ("position" = i64, Path)),
+    responses((status = 200, description = "the document (PDF or image)"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn decision_document(
+    State(st): State<AppState>,
+    SignedIn(actor): SignedIn,
+    Path((id, position)): Path<(i64, i64)>,
+) -> Result<Response, AppError> {
+    let missing = || AppError::not_found("no such document", "没有该文件");
+    let (file_id, content_type) = crate::decisions::document(&st.db, &actor, id, position)
+        .await?
+        .ok_or_else(missing)?;
+    let f = st
+        .files
+        .get(&file_id)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .ok_or_else(missing)?;
+    let mut resp = (StatusCode::OK, f.bytes).into_response();
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    Ok(resp)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -97,6 +97,7 @@ pub fn router() -> super::Listed {
         .post("/decisions", decision_create)
         .get("/decisions/{id}", decision_page)
         .post("/decisions/{id}/act", decision_act)
+        .post("/decisions/{id}/documents", decision_document_upload)
         .get("/decisions/{id}/export", decision_export_page)
         .post("/settings/sla", settings_sla)
         .post("/settings/calendar", settings_calendar)
@@ -2972,6 +2973,10 @@ async fn decision_page(
         .await
         .map_err(AppError::from)
         .or_page(lang)?;
+    let documents = crate::decisions::documents(&st.db, id)
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
     let organiser = crate::decisions::organises(&st.db, &ctx.actor, d.compound_id).await;
     let turnout = if d.state == "notice" {
         None
@@ -3089,6 +3094,18 @@ async fn decision_page(
                 dt { (lang.pick("方式", "Ballot")) } dd { (if d.mode == "secret" { lang.pick("不记名", "secret") } else { lang.pick("记名", "open") }) " · " (if d.form == "written" { lang.pick("书面征求意见", "written solicitation") } else { lang.pick("线上会议", "online meeting") }) }
             }
             @if !d.body.is_empty() { p.body { (d.body) } }
+            @if !documents.is_empty() || (organiser && d.state == "notice") {
+                h2 { (lang.pick("表决文件", "Documents")) }
+                ul.documents { @for doc in &documents { li { a href=(doc.url) { (doc.name) } " " small.muted { (if doc.content_type == "application/pdf" { "PDF" } else { lang.pick("图片", "image") }) } } } }
+                @if organiser && d.state == "notice" {
+                    form.import.document method="post" action={ "/decisions/" (id) "/documents" } enctype="multipart/form-data" {
+                        input type="hidden" name="csrf" value=(ctx.csrf());
+                        label { (lang.pick("文件名称", "Name")) " " input type="text" name="name" required maxlength="200"; }
+                        label { (lang.pick("文件（PDF 或图片，20 MB 以内）", "File (PDF or image, up to 20 MB)")) " " input type="file" name="file" required accept="application/pdf,image/jpeg,image/png,image/webp"; }
+                        button type="submit" { (lang.pick("上传", "Upload")) }
+                    }
+                }
+            }
             @if let Some(r) = &q.receipt { p.ok.receipt { (lang.pick("已投票。您的回执：", "Your ballot is in. Receipt: ")) code { (r) } } }
             @if let Some(t) = &turnout {
                 h2 { (lang.pick("参与情况", "Turnout")) }
@@ -3268,6 +3285,30 @@ async fn decision_act(
     };
     r.map_err(AppError::from).or_page(lang)?;
     Ok(Redirect::to(&to).into_response())
+}
+
+async fn decision_document_upload(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    let lang = ctx.lang;
+    ctx.actor
+        .require_signed_in()
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    let (fields, files) = read_multipart(lang, form).await?;
+    ctx.check_csrf(&fields.get("csrf").cloned().unwrap_or_default())?;
+    let Some(bytes) = files.first() else {
+        return Err(AppError::invalid("file", "choose a file / 请选择文件")).or_page(lang);
+    };
+    let name = fields.get("name").cloned().unwrap_or_default();
+    crate::decisions::add_document(&st.db, &st.files, &ctx.actor, id, &name, bytes, st.clock.now())
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    Ok(Redirect::to(&format!("/decisions/{id}")).into_response())
 }
 
 async fn decision_export_page(

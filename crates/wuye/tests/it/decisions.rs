@@ -529,6 +529,67 @@ storage_test!(a_secret_ballot_logs_no_voter_and_its_enrolment_is_audited, |t| {
     );
 });
 
+storage_test!(a_notice_carries_documents_until_voting_opens, |t| {
+    seed(&t.db).await;
+    let notice = datetime!(2026-11-02 09:00 +8);
+    let xq1 = xq1(t).await;
+    let committee = staff(t, "committee1", Role::CommitteeMember, "XQ1").await;
+    let zhang = verified_owner(t, "13800138000", "370705199001011234", notice).await;
+    let files = wuye::files::FileStore::new(t.db.clone(), wuye::files::FileBackend::Database);
+    let id = decisions::create(&t.db, &committee, &new_decision(xq1, &["covenant"]), notice)
+        .await
+        .unwrap();
+    let pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+    let n = decisions::add_document(&t.db, &files, &committee, id, "管理规约（修订稿）", pdf, notice)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    // Checked by content, not by name; only organisers add; owners read.
+    assert!(matches!(
+        decisions::add_document(
+            &t.db,
+            &files,
+            &committee,
+            id,
+            "a.pdf",
+            b"MZ\x90\x00 not a pdf",
+            notice
+        )
+        .await,
+        Err(DecisionError::Invalid(_))
+    ));
+    assert!(matches!(
+        decisions::add_document(&t.db, &files, &zhang, id, "mine", pdf, notice).await,
+        Err(DecisionError::Denied(_))
+    ));
+    let docs = decisions::documents(&t.db, id).await.unwrap();
+    assert_eq!(
+        docs.iter()
+            .map(|d| (d.position, d.name.as_str(), d.content_type.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(1, "管理规约（修订稿）", "application/pdf")]
+    );
+    let (file, _) = decisions::document(&t.db, &zhang, id, 1).await.unwrap().unwrap();
+    assert_eq!(files.get(&file).await.unwrap().unwrap().bytes, pdf.to_vec());
+    // Once voting opens the notice is fixed.
+    decisions::open(&t.db, &committee, id, datetime!(2026-11-18 08:00 +8))
+        .await
+        .unwrap();
+    assert!(matches!(
+        decisions::add_document(
+            &t.db,
+            &files,
+            &committee,
+            id,
+            "late",
+            pdf,
+            datetime!(2026-11-18 09:00 +8)
+        )
+        .await,
+        Err(DecisionError::Refused(_))
+    ));
+});
+
 storage_test!(nothing_shows_the_split_before_the_close, |t| {
     use axum::body::Body;
     use axum::http::{Request, header};

@@ -227,6 +227,18 @@ fn rule(method: &str, path: &str, who: &Caller, out_of_scope: bool) -> Option<Ex
             Ok => Forbidden,
             e => e,
         },
+        // Documents: organisers add them during the notice (the matrix sends a file that is
+        // no PDF or image: 400); everyone who reads the decision downloads (none exists: 404).
+        ("POST", "/decisions/{id}/documents") => match gate(true) {
+            Ok if !sees_decision(who.name) => NotFound,
+            Ok if organises(who.name) => BadRequest,
+            Ok => Forbidden,
+            e => e,
+        },
+        ("GET", "/api/v1/decisions/{id}/documents/{position}") => match gate(true) {
+            Ok => NotFound,
+            e => e,
+        },
         // The enrolment audit: organisers only, and only after the close (409 before).
         ("GET", "/api/v1/decisions/{id}/audit") => match gate(true) {
             Ok if !sees_decision(who.name) => NotFound,
@@ -565,6 +577,7 @@ storage_test!(every_role_on_every_route, |t| {
                     ("POST", "/api/v1/users") => (serde_json::json!({"login": format!("a{serial}"), "display_name": "x", "role": "street_officer", "scope": "370705001", "password": "long enough pw"}).to_string(), "application/json"),
                     ("POST", "/login") => (format!("login=admin&password=x&csrf={}", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/login/code" | "/login/verify") => (format!("phone=13800138000&code=123456&csrf={}", who.csrf), "application/x-www-form-urlencoded"),
+                    ("POST", "/decisions/{id}/documents") => (format!("--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--B\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nx\r\n--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.pdf\"\r\n\r\nnot a pdf\r\n--B--\r\n", who.csrf), "multipart/form-data; boundary=B"),
                     ("POST", "/orders/{id}/photos") => (format!("--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--B--\r\n", who.csrf), "multipart/form-data; boundary=B"),
                     ("POST", "/import" | "/claims") => {
                         let b = format!("--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--B\r\nContent-Disposition: form-data; name=\"compound\"\r\n\r\n{xq1}\r\n--B\r\nContent-Disposition: form-data; name=\"building\"\r\n\r\n1号楼\r\n--B\r\nContent-Disposition: form-data; name=\"entrance\"\r\n\r\n1\r\n--B\r\nContent-Disposition: form-data; name=\"number\"\r\n\r\n101\r\n--B\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nrooms\r\n--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r.csv\"\r\n\r\ncompound_code,building,entrance,number,exclusive_area\nXQ1,1号楼,1,101,89.50\n\r\n--B--\r\n", who.csrf);
