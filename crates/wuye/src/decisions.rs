@@ -1268,6 +1268,70 @@ async fn frozen_roll(db: &Db, d: &Decision) -> Result<Roll, DecisionError> {
     Ok(roll)
 }
 
+/// Extends an open vote's window to `closes` (organisers, while voting is open): a vote short
+/// of turnout may run on, up to the city's `extension` days past its first closing day
+/// (DOMAIN.md §2.1, UNVERIFIED). Every owner is told.
+pub async fn extend(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    closes: Date,
+    days: &DecisionDays,
+    now: OffsetDateTime,
+) -> Result<(), DecisionError> {
+    let now = crate::clock::db_time(now);
+    let d = find(db, actor, id).await?;
+    require_organiser(db, actor, d.compound_id).await?;
+    if d.state != "voting" {
+        return Err(refused(
+            "only an open vote can be extended",
+            "只能延长进行中的表决",
+        ));
+    }
+    in_window(&d, now)?;
+    if closes <= d.voting_closes {
+        return Err(DecisionError::Invalid(format!(
+            "the new last day must be after {} / 新的截止日须晚于 {}",
+            d.voting_closes, d.voting_closes
+        )));
+    }
+    let (first,): (Option<Date>,) = db_read!(db, pool => sqlx::query_as("SELECT first_closes FROM decisions WHERE id = $1").bind(id).fetch_one(pool).await)?;
+    let first = first.unwrap_or(d.voting_closes);
+    let limit = first + time::Duration::days(i64::from(days.extension));
+    if closes > limit {
+        return Err(DecisionError::Refused(format!(
+            "the city allows extending a vote by {} days past its first last day ({first}), so to {limit} at most / 本市规定投票期最多延长至首次截止日（{first}）后 {} 日，即 {limit}",
+            days.extension, days.extension
+        )));
+    }
+    let n = db_run!(db, pool => sqlx::query(
+        "UPDATE decisions SET first_closes = coalesce(first_closes, voting_closes), voting_closes = $2 WHERE id = $1 AND state = 'voting' AND voting_closes = $3")
+        .bind(id).bind(closes).bind(d.voting_closes).execute(pool).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(refused("the decision changed meanwhile", "表决状态已变化"));
+    }
+    crate::auth::audit(
+        db,
+        actor,
+        "decision.extend",
+        "decision",
+        &id.to_string(),
+        Some(serde_json::json!({ "voting_closes": d.voting_closes.to_string() })),
+        Some(serde_json::json!({ "voting_closes": closes.to_string() })),
+        now,
+    )
+    .await?;
+    notify_owners(
+        db,
+        id,
+        &format!("投票期延长至 {closes}：{}", d.title),
+        &format!("Voting extended to {closes}: {}", d.title),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 /// A document of a decision's notice.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DecisionDocument {

@@ -118,6 +118,14 @@ pub struct DecisionDays {
     pub objection: u32,
     /// How long the final result notice is shown.
     pub result_shown: u32,
+    /// How far past its first closing day the organisers may extend a vote (DOMAIN.md §2.1:
+    /// one city's rule is up to 3 months; UNVERIFIED). 0: no extensions.
+    #[serde(default = "default_extension")]
+    pub extension: u32,
+}
+
+fn default_extension() -> u32 {
+    90
 }
 
 impl Default for DecisionDays {
@@ -126,14 +134,16 @@ impl Default for DecisionDays {
             roll_check: 7,
             objection: 7,
             result_shown: 30,
+            extension: default_extension(),
         }
     }
 }
 
-const DECISION_KEYS: [&str; 3] = [
+const DECISION_KEYS: [&str; 4] = [
     "decision.roll_check_days",
     "decision.objection_days",
     "decision.result_shown_days",
+    "decision.extension_days",
 ];
 
 /// One consistent snapshot of the city's settings.
@@ -218,6 +228,7 @@ impl Settings {
                 "decision.roll_check_days" => decision_days.roll_check = v,
                 "decision.objection_days" => decision_days.objection = v,
                 "decision.result_shown_days" => decision_days.result_shown = v,
+                "decision.extension_days" => decision_days.extension = v,
                 _ => {}
             }
         }
@@ -368,12 +379,18 @@ pub async fn set_decision_days(
             )));
         }
     }
+    if d.extension > 366 {
+        return Err(SettingsError::Invalid(format!(
+            "a vote may be extended by 0 to 366 days, not {} / 延长期限须为 0 至 366 日",
+            d.extension
+        )));
+    }
     let now = crate::clock::db_time(now);
     let sql = "INSERT INTO city_settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by";
     db_run!(db, pool => async {
         let mut tx = pool.begin().await?;
-        for (k, v) in DECISION_KEYS.iter().zip([d.roll_check, d.objection, d.result_shown]) {
+        for (k, v) in DECISION_KEYS.iter().zip([d.roll_check, d.objection, d.result_shown, d.extension]) {
             sqlx::query(sql).bind(*k).bind(i64::from(v)).bind(now).bind(&actor.login).execute(&mut *tx).await?;
         }
         tx.commit().await

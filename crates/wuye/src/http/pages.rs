@@ -2613,6 +2613,7 @@ async fn settings_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
                 label { (lang.pick("名册公示", "Roll check")) " " input type="number" name="roll_check" min="1" max="90" value=(s.decision_days.roll_check); }
                 label { (lang.pick("结果异议期", "Objections to the result")) " " input type="number" name="objection" min="1" max="90" value=(s.decision_days.objection); }
                 label { (lang.pick("结果公告展示", "Result notice shown")) " " input type="number" name="result_shown" min="1" max="90" value=(s.decision_days.result_shown); }
+                label { (lang.pick("参与不足时投票期最多延长", "A vote short of turnout may be extended by up to")) " " input type="number" name="extension" min="0" max="366" value=(s.decision_days.extension); }
                 button type="submit" { (lang.pick("保存", "Save")) }
             }
             h2 { (lang.pick("工作日历", "Working-day calendar")) }
@@ -3177,6 +3178,12 @@ async fn decision_page(
                             }
                         } }
                     }
+                    form.inline.act.extend method="post" action={ "/decisions/" (id) "/act" } enctype="multipart/form-data" {
+                        input type="hidden" name="csrf" value=(ctx.csrf());
+                        input type="hidden" name="action" value="extend";
+                        label { (lang.pick("参与不足时延长投票期至", "Short of turnout: extend voting to")) " " input type="date" name="voting_closes" required; }
+                        button type="submit" { (lang.pick("延长", "Extend")) }
+                    }
                     (act("close", lang.pick("结束投票并计票", "Close voting and count")))
                 }
                 @if d.state == "closed" { (act("publish", lang.pick("异议期满，公告最终结果", "Publish the final result"))) }
@@ -3273,6 +3280,15 @@ async fn decision_act(
             let days = st.settings().await.decision_days;
             crate::decisions::object(&st.db, &ctx.actor, id, &get("text"), &days, now).await
         }
+        "extend" => match crate::io::table::parse_date(&get("voting_closes")) {
+            Some(closes) => {
+                let days = st.settings().await.decision_days;
+                crate::decisions::extend(&st.db, &ctx.actor, id, closes, &days, now).await
+            }
+            None => Err(crate::decisions::DecisionError::Invalid(
+                "choose the new last day of voting / 请选择新的投票截止日".into(),
+            )),
+        },
         "close" => crate::decisions::close(&st.db, &ctx.actor, id, &st.settings().await.decision_days, now)
             .await
             .map(|_| ()),
@@ -3342,6 +3358,7 @@ async fn settings_decisions(
         roll_check: num("roll_check")?,
         objection: num("objection")?,
         result_shown: num("result_shown")?,
+        extension: num("extension")?,
     };
     crate::settings::set_decision_days(&st.db, &ctx.actor, &d, st.clock.now())
         .await

@@ -590,6 +590,74 @@ storage_test!(a_notice_carries_documents_until_voting_opens, |t| {
     ));
 });
 
+storage_test!(a_vote_short_of_turnout_is_extended_within_the_city_limit, |t| {
+    seed(&t.db).await;
+    let notice = datetime!(2026-11-02 09:00 +8);
+    let xq1 = xq1(t).await;
+    let committee = staff(t, "committee1", Role::CommitteeMember, "XQ1").await;
+    let zhang = verified_owner(t, "13800138000", "370705199001011234", notice).await;
+    let id = decisions::create(&t.db, &committee, &new_decision(xq1, &["covenant"]), notice)
+        .await
+        .unwrap();
+    let days = wuye::settings::DecisionDays::default();
+    assert_eq!(days.extension, 90, "the default: one city's three months");
+    let opened = datetime!(2026-11-18 08:00 +8);
+    assert!(
+        matches!(
+            decisions::extend(&t.db, &committee, id, date!(2026 - 12 - 20), &days, notice).await,
+            Err(DecisionError::Refused(_))
+        ),
+        "not before voting opens"
+    );
+    decisions::open(&t.db, &committee, id, opened).await.unwrap();
+    assert!(matches!(
+        decisions::extend(&t.db, &zhang, id, date!(2026 - 12 - 20), &days, opened).await,
+        Err(DecisionError::Denied(_))
+    ));
+    // First close 2026-11-30; 90 days past it is 2027-02-28.
+    let far = decisions::extend(&t.db, &committee, id, date!(2027 - 03 - 01), &days, opened).await;
+    assert!(
+        matches!(&far, Err(DecisionError::Refused(m)) if m.contains("2027-02-28")),
+        "{far:?}"
+    );
+    decisions::extend(&t.db, &committee, id, date!(2026 - 12 - 20), &days, opened)
+        .await
+        .unwrap();
+    // A ballot after the first last day now counts; the limit still counts from the first one.
+    let late = datetime!(2026-12-10 10:00 +8);
+    decisions::cast(&t.db, &zhang, id, &["yes".into(), "yes".into()], late)
+        .await
+        .unwrap();
+    decisions::extend(&t.db, &committee, id, date!(2027 - 02 - 28), &days, late)
+        .await
+        .unwrap();
+    assert!(matches!(
+        decisions::extend(&t.db, &committee, id, date!(2027 - 03 - 01), &days, late).await,
+        Err(DecisionError::Refused(_))
+    ));
+    assert_eq!(
+        decisions::find(&t.db, &zhang, id).await.unwrap().voting_closes,
+        date!(2027 - 02 - 28)
+    );
+    // A city that allows no extension.
+    let none = wuye::settings::DecisionDays { extension: 0, ..days };
+    assert!(
+        decisions::extend(&t.db, &committee, id, date!(2027 - 03 - 01), &none, late)
+            .await
+            .is_err()
+    );
+    let admin = staff(t, "cityadmin", Role::CityAdmin, "370700").await;
+    let too_long = wuye::settings::DecisionDays {
+        extension: 400,
+        ..days
+    };
+    assert!(
+        wuye::settings::set_decision_days(&t.db, &admin, &too_long, late)
+            .await
+            .is_err()
+    );
+});
+
 storage_test!(nothing_shows_the_split_before_the_close, |t| {
     use axum::body::Body;
     use axum::http::{Request, header};
@@ -733,6 +801,7 @@ storage_test!(decision_durations_are_city_settings, |t| {
         roll_check: 10,
         objection: 5,
         result_shown: 60,
+        extension: 30,
     };
     assert!(matches!(
         wuye::settings::set_decision_days(&t.db, &street, &d, now).await,

@@ -556,7 +556,7 @@ storage_test!(every_role_on_every_route, |t| {
                     ("POST", "/api/v1/decisions") => (serde_json::json!({"compound_id": xq1, "title": "矩阵", "matters": ["covenant"], "form": "meeting", "voting_closes": "2099-12-31"}).to_string(), "application/json"),
                     ("POST", "/decisions/{id}/act") => (format!("--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--B\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\nopen\r\n--B--\r\n", who.csrf), "multipart/form-data; boundary=B"),
                     ("POST", "/api/v1/decisions/{id}/ballots") => (r#"{"answers": ["yes"]}"#.into(), "application/json"),
-                    ("POST", "/settings/decisions") => (format!("csrf={}&roll_check=7&objection=7&result_shown=30", who.csrf), "application/x-www-form-urlencoded"),
+                    ("POST", "/settings/decisions") => (format!("csrf={}&roll_check=7&objection=7&result_shown=30&extension=90", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/notifications/read") => (format!("csrf={}", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/settings/sla") => (format!("csrf={}&category=repair&sign_days=1&handle_days=5&max_extension_days=10&max_extensions=1&return_days=2&rate_days=7", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/settings/calendar") => (format!("csrf={}&days=2027-01-01%2Coff%2C%E5%85%83%E6%97%A6", who.csrf), "application/x-www-form-urlencoded"),
