@@ -145,8 +145,20 @@ pub fn tally_files_under(
     class: ThresholdClass,
     rule: RuleVersion,
 ) -> Result<TallyReport, TallyInputError> {
-    let roll = read_rooms(rooms)?;
-    let (choices, ballots) = read_ballots(ballots, &roll)?;
+    let rooms = slurp(rooms, CsvFile::Rooms)?;
+    let ballots = slurp(ballots, CsvFile::Ballots)?;
+    // The ballots file is parsed on a second thread while the roll is built; ballots are cast
+    // once both are done, so errors are reported as a single pass would (the rooms first).
+    let (roll, parsed) = std::thread::scope(|s| {
+        let parsed = s.spawn(|| parse_ballots(&ballots));
+        (rooms_from(&rooms), parsed.join())
+    });
+    let roll = roll?;
+    let parsed = parsed.map_err(|_| TallyInputError::Io {
+        file: CsvFile::Ballots,
+        message: "the ballots could not be read".into(),
+    })??;
+    let (choices, ballots) = cast_ballots(parsed, &roll)?;
     let tally = tally(&roll, &choices, class, rule).map_err(|_| TallyInputError::NoRooms)?;
     Ok(TallyReport {
         tally,
@@ -255,10 +267,13 @@ fn read_batch(
 
 /// Builds the roll from a rooms CSV (see the module documentation).
 pub fn read_rooms(input: impl Read) -> Result<Roll, TallyInputError> {
+    rooms_from(&slurp(input, CsvFile::Rooms)?)
+}
+
+fn rooms_from(buf: &[u8]) -> Result<Roll, TallyInputError> {
     const F: CsvFile = CsvFile::Rooms;
-    let buf = slurp(input, F)?;
-    let estimate = memchr_count(&buf);
-    let mut rdr = reader(&buf);
+    let estimate = memchr_count(buf);
+    let mut rdr = reader(buf);
     let mut recs: Vec<csv::ByteRecord> = (0..BATCH).map(|_| csv::ByteRecord::new()).collect();
     let (cols, width) = match recs.first_mut() {
         Some(rec) => (
@@ -357,26 +372,31 @@ fn roll_error(e: RollError, lines: &[u64], line: u64) -> TallyInputError {
 
 /// Reads a ballots CSV against `roll`: the choice per subject and the number of ballots.
 pub fn read_ballots(input: impl Read, roll: &Roll) -> Result<(Vec<Option<Choice>>, u64), TallyInputError> {
+    cast_ballots(parse_ballots(&slurp(input, CsvFile::Ballots)?)?, roll)
+}
+
+/// A ballots file parsed before any ballot is cast: its lines in order up to the first bad
+/// one, and that line's error. `None`: the file is empty.
+type ParsedBallots = Option<(Vec<(String, Choice, u64)>, Option<TallyInputError>)>;
+
+fn parse_ballots(buf: &[u8]) -> Result<ParsedBallots, TallyInputError> {
     const F: CsvFile = CsvFile::Ballots;
-    let buf = slurp(input, F)?;
-    let mut rdr = reader(&buf);
+    let mut rdr = reader(buf);
     let mut recs: Vec<csv::ByteRecord> = (0..BATCH).map(|_| csv::ByteRecord::new()).collect();
     let (cols, width) = match recs.first_mut() {
         Some(rec) => (
             columns(&mut rdr, rec, F, BALLOTS_HEADER, "voter_id,choice")?,
             rec.len(),
         ),
-        None => return Ok((vec![None; roll.len()], 0)),
+        None => return Ok(None),
     };
     let [c_voter, c_choice] = cols;
-    let mut bbox = roll.ballot_box();
-    let mut items: Vec<(&str, Choice, u64)> = Vec::with_capacity(BATCH);
+    let mut items: Vec<(String, Choice, u64)> = Vec::with_capacity(memchr_count(buf));
     loop {
-        let n = read_batch(&mut rdr, &mut recs, F)?;
-        items.clear();
-        // A bad line stops the batch; the ballots before it are cast first so that an earlier
-        // duplicate is reported before it.
-        let mut bad = None;
+        let n = match read_batch(&mut rdr, &mut recs, F) {
+            Ok(n) => n,
+            Err(e) => return Ok(Some((items, Some(e)))),
+        };
         for rec in recs.get(..n).unwrap_or(&[]) {
             let line = rec.position().map_or(0, csv::Position::line);
             let parsed = check_width(rec, width, F, line).and_then(|()| {
@@ -386,18 +406,32 @@ pub fn read_ballots(input: impl Read, roll: &Roll) -> Result<(Vec<Option<Choice>
                     line,
                     value: text.to_owned(),
                 })?;
-                Ok((voter, choice, line))
+                Ok((voter.to_owned(), choice, line))
             });
             match parsed {
                 Ok(item) => items.push(item),
-                Err(e) => {
-                    bad = Some(e);
-                    break;
-                }
+                // A bad line ends the file: the ballots before it are still cast first, so
+                // that an earlier duplicate is reported before it.
+                Err(e) => return Ok(Some((items, Some(e)))),
             }
         }
-        bbox.cast_batch(&items).map_err(|(k, e)| {
-            let line = items.get(k).map_or(0, |i| i.2);
+        if n < BATCH {
+            return Ok(Some((items, None)));
+        }
+    }
+}
+
+fn cast_ballots(parsed: ParsedBallots, roll: &Roll) -> Result<(Vec<Option<Choice>>, u64), TallyInputError> {
+    let Some((items, bad)) = parsed else {
+        return Ok((vec![None; roll.len()], 0));
+    };
+    let mut bbox = roll.ballot_box();
+    let mut batch: Vec<(&str, Choice, u64)> = Vec::with_capacity(BATCH);
+    for chunk in items.chunks(BATCH) {
+        batch.clear();
+        batch.extend(chunk.iter().map(|(v, c, l)| (v.as_str(), *c, *l)));
+        bbox.cast_batch(&batch).map_err(|(k, e)| {
+            let line = batch.get(k).map_or(0, |i| i.2);
             match e {
                 CastError::UnknownVoter { voter } => TallyInputError::UnknownVoter { line, voter },
                 CastError::Duplicate {
@@ -411,23 +445,12 @@ pub fn read_ballots(input: impl Read, roll: &Roll) -> Result<(Vec<Option<Choice>
                 },
             }
         })?;
-        if let Some(e) = bad {
-            return Err(e);
-        }
-        if n < BATCH {
-            break;
-        }
-        // `items` borrows `recs`; empty it before the next batch is read into them.
-        items = recycle(items);
+    }
+    if let Some(e) = bad {
+        return Err(e);
     }
     let n = bbox.ballots();
     Ok((bbox.into_choices(), n))
-}
-
-/// Empties a vector of borrowed items so that its allocation can be reused under a new borrow.
-fn recycle<'b>(mut v: Vec<(&str, Choice, u64)>) -> Vec<(&'b str, Choice, u64)> {
-    v.clear();
-    v.into_iter().map(|_| ("", Choice::Abstain, 0)).collect()
 }
 
 /// Number of line feeds (an estimate of the rows, to size the tables once).
