@@ -57,6 +57,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cast_ballot))
         .routes(routes!(decision_export))
         .routes(routes!(decision_audit))
+        .routes(routes!(extend_decision))
         .routes(routes!(decision_document))
 }
 
@@ -1021,6 +1022,29 @@ async fn cast_ballot(
     Ok(axum::Json(Receipts {
         receipts: r.into_iter().map(|(_, h)| h.to_string()).collect(),
     }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Extension {
+    /// The new last day of voting (China time), after the current one and within the city's
+    /// extension limit past the first one.
+    #[schema(value_type = String, format = Date)]
+    pub voting_closes: time::Date,
+}
+
+/// Extend an open vote short of turnout (organisers); every owner is told. 409 beyond the
+/// city's limit or when voting is not open.
+#[utoipa::path(post, path = "/api/v1/decisions/{id}/extend", tag = "decisions", params(("id" = i64, Path)), request_body = Extension,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn extend_decision(
+    State(st): State<AppState>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<i64>,
+    J(e): J<Extension>,
+) -> Result<StatusCode, AppError> {
+    let days = st.settings().await.decision_days;
+    crate::decisions::extend(&st.db, &actor, id, e.voting_closes, &days, st.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A document of a decision's notice, for whoever may read the decision.

@@ -239,6 +239,13 @@ fn rule(method: &str, path: &str, who: &Caller, out_of_scope: bool) -> Option<Ex
             Ok => NotFound,
             e => e,
         },
+        // Extending: organisers, only while voting is open (409 under notice).
+        ("POST", "/api/v1/decisions/{id}/extend") => match gate(true) {
+            Ok if !sees_decision(who.name) => NotFound,
+            Ok if organises(who.name) => Conflict,
+            Ok => Forbidden,
+            e => e,
+        },
         // The enrolment audit: organisers only, and only after the close (409 before).
         ("GET", "/api/v1/decisions/{id}/audit") => match gate(true) {
             Ok if !sees_decision(who.name) => NotFound,
@@ -555,6 +562,7 @@ storage_test!(every_role_on_every_route, |t| {
                     ("POST", "/decisions") => (format!("csrf={}&compound_id={xq1}&title=%E7%9F%A9%E9%98%B5&matters=covenant&form=meeting&voting_closes=2099-12-31", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/api/v1/decisions") => (serde_json::json!({"compound_id": xq1, "title": "矩阵", "matters": ["covenant"], "form": "meeting", "voting_closes": "2099-12-31"}).to_string(), "application/json"),
                     ("POST", "/decisions/{id}/act") => (format!("--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--B\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\nopen\r\n--B--\r\n", who.csrf), "multipart/form-data; boundary=B"),
+                    ("POST", "/api/v1/decisions/{id}/extend") => (r#"{"voting_closes": "2099-12-31"}"#.into(), "application/json"),
                     ("POST", "/api/v1/decisions/{id}/ballots") => (r#"{"answers": ["yes"]}"#.into(), "application/json"),
                     ("POST", "/settings/decisions") => (format!("csrf={}&roll_check=7&objection=7&result_shown=30&extension=90", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/notifications/read") => (format!("csrf={}", who.csrf), "application/x-www-form-urlencoded"),
