@@ -281,7 +281,11 @@ pub async fn import(rows: usize) -> anyhow::Result<serde_json::Value> {
 
 async fn start_server(db: Db) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
     let files = FileStore::new(db.clone(), FileBackend::Database);
-    let app = crate::http::app(db, files, Clock::System, false);
+    serve_app(crate::http::app(db, files, Clock::System, false)).await
+}
+
+/// Serves `app` on a free local port; returns its base URL and the server task.
+async fn serve_app(app: axum::Router) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let h = tokio::spawn(async move {
@@ -634,11 +638,7 @@ async fn orders_on(
             }
         }),
     ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let server = tokio::spawn(async move {
-        let _ = crate::http::serve(listener, app).await;
-    });
+    let (base, server) = serve_app(app).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
@@ -786,13 +786,7 @@ async fn ballots_over_http(
     let id = crate::decisions::create(&db, &cli, &new, now - time::Duration::days(20)).await?;
     crate::decisions::open(&db, &cli, id, now).await?;
     let subjects = db.count("roll_subjects").await?;
-    let files = FileStore::new(db.clone(), FileBackend::Database);
-    let app = crate::http::app(db.clone(), files, Clock::System, false);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let server = tokio::spawn(async move {
-        let _ = crate::http::serve(listener, app).await;
-    });
+    let (base, server) = start_server(db.clone()).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;

@@ -41,6 +41,9 @@ pub enum DecisionError {
     Refused(String),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The file store failed (a server fault, not the caller's).
+    #[error(transparent)]
+    Files(#[from] crate::files::FileError),
 }
 
 impl From<sqlx::Error> for DecisionError {
@@ -323,6 +326,24 @@ pub async fn list(
 
 /// Who may run a compound's decisions: its committee, or the street or community officers of
 /// its jurisdiction (a compound without a committee, e.g. the first assembly).
+/// The decision, for one of its organisers, when it is in `state`; else refused with the
+/// message given (English, Chinese).
+async fn organise(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    state: &str,
+    en: &str,
+    zh: &str,
+) -> Result<Decision, DecisionError> {
+    let d = find(db, actor, id).await?;
+    require_organiser(db, actor, d.compound_id).await?;
+    if d.state != state {
+        return Err(refused(en, zh));
+    }
+    Ok(d)
+}
+
 async fn require_organiser(db: &Db, actor: &Actor, compound_id: i64) -> Result<(), DecisionError> {
     let role = actor.require_signed_in()?;
     let ok = match (&actor.scope, role) {
@@ -451,11 +472,7 @@ pub async fn ballot(db: &Db, id: i64) -> Result<Vec<BallotColumn>, DecisionError
 /// enrolled in the ballot log. Later registry edits do not change it.
 pub async fn open(db: &Db, actor: &Actor, id: i64, now: OffsetDateTime) -> Result<(), DecisionError> {
     let now = crate::clock::db_time(now);
-    let d = find(db, actor, id).await?;
-    require_organiser(db, actor, d.compound_id).await?;
-    if d.state != "notice" {
-        return Err(refused("voting has already opened", "投票已开始"));
-    }
+    let d = organise(db, actor, id, "notice", "voting has already opened", "投票已开始").await?;
     if china_day(now) < d.voting_opens {
         return Err(DecisionError::Refused(format!(
             "voting may open on {} at the earliest (R2.3) / 投票最早于 {} 开始",
@@ -732,19 +749,18 @@ pub fn parse_choices(
 }
 
 /// A ballot's answers from a form: `q<position>` for proposals and candidates, and for a
-/// selection `s<item>` naming the picked bidder's position (empty: no pick).
+/// selection `s<item>` naming the picked bidder's position: yes for it, abstain elsewhere
+/// ([`parse_choices`] makes the other bidders no when one is picked).
 pub fn answers_from_form(columns: &[BallotColumn], get: impl Fn(&str) -> String) -> Vec<String> {
     columns
         .iter()
         .map(|c| {
-            if c.kind == "bidder" {
-                match get(&format!("s{}", c.item)).trim() {
-                    "" => "abstain".to_owned(),
-                    p if p == c.position.to_string() => "yes".to_owned(),
-                    _ => "no".to_owned(),
-                }
-            } else {
+            if c.kind != "bidder" {
                 get(&format!("q{}", c.position))
+            } else if get(&format!("s{}", c.item)).trim() == c.position.to_string() {
+                "yes".to_owned()
+            } else {
+                "abstain".to_owned()
             }
         })
         .collect()
@@ -1159,22 +1175,29 @@ pub async fn close(
     now: OffsetDateTime,
 ) -> Result<DecisionResult, DecisionError> {
     let now = crate::clock::db_time(now);
-    let d = find(db, actor, id).await?;
-    require_organiser(db, actor, d.compound_id).await?;
-    if d.state != "voting" {
-        return Err(refused("only an open vote can be closed", "只能结束进行中的表决"));
-    }
+    let d = organise(
+        db,
+        actor,
+        id,
+        "voting",
+        "only an open vote can be closed",
+        "只能结束进行中的表决",
+    )
+    .await?;
     let (log, keys) = load_log(db, &d).await?;
     let columns = ballot(db, id).await?;
     let statutory = log.tallies();
     let mut results = Vec::new();
-    let (roll, sheets) = roll_and_sheets(db, &d, &log, &keys).await?;
-    let rules = if d.silent_clause {
-        Some(rules_based(db, &d, &roll, &sheets, columns.len()).await?)
-    } else {
-        None
-    };
-    let items = item_results(&columns, &roll, &sheets)?;
+    // The roll and each subject's sheet serve the silent-owner result and the elections and
+    // selections; a ballot of plain proposals under the statutory rule needs neither.
+    let (mut rules, mut items) = (None, Vec::new());
+    if d.silent_clause || columns.iter().any(|c| c.kind != "proposal") {
+        let (roll, sheets) = roll_and_sheets(db, &d, &log, &keys).await?;
+        if d.silent_clause {
+            rules = Some(rules_based(db, &d, &roll, &sheets, columns.len()).await?);
+        }
+        items = item_results(&columns, &roll, &sheets)?;
+    }
     for (i, c) in columns.iter().enumerate() {
         results.push(QuestionResult {
             question: c.text.clone(),
@@ -1280,14 +1303,15 @@ pub async fn extend(
     now: OffsetDateTime,
 ) -> Result<(), DecisionError> {
     let now = crate::clock::db_time(now);
-    let d = find(db, actor, id).await?;
-    require_organiser(db, actor, d.compound_id).await?;
-    if d.state != "voting" {
-        return Err(refused(
-            "only an open vote can be extended",
-            "只能延长进行中的表决",
-        ));
-    }
+    let d = organise(
+        db,
+        actor,
+        id,
+        "voting",
+        "only an open vote can be extended",
+        "只能延长进行中的表决",
+    )
+    .await?;
     in_window(&d, now)?;
     if closes <= d.voting_closes {
         return Err(DecisionError::Invalid(format!(
@@ -1358,14 +1382,15 @@ pub async fn add_document(
     now: OffsetDateTime,
 ) -> Result<i64, DecisionError> {
     let now = crate::clock::db_time(now);
-    let d = find(db, actor, id).await?;
-    require_organiser(db, actor, d.compound_id).await?;
-    if d.state != "notice" {
-        return Err(refused(
-            "documents are part of the notice: add them before voting opens",
-            "文件属于表决公告，须在投票开始前上传",
-        ));
-    }
+    organise(
+        db,
+        actor,
+        id,
+        "notice",
+        "documents are part of the notice: add them before voting opens",
+        "文件属于表决公告，须在投票开始前上传",
+    )
+    .await?;
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(invalid("a document is at most 20 MB", "单个文件不超过 20 MB"));
     }
@@ -1387,10 +1412,7 @@ pub async fn add_document(
             "请填写文件名称（200 字以内）",
         ));
     }
-    let file_id = files
-        .put(&clean, content_type, now)
-        .await
-        .map_err(|e| DecisionError::Invalid(e.to_string()))?;
+    let file_id = files.put(&clean, content_type, now).await?;
     let position: Option<i64> = db_run!(db, pool => async {
         let mut tx = pool.begin().await?;
         let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM decision_documents WHERE decision_id = $1").bind(id).fetch_one(&mut *tx).await?;
@@ -1640,14 +1662,15 @@ pub async fn publish(
     now: OffsetDateTime,
 ) -> Result<(), DecisionError> {
     let now = crate::clock::db_time(now);
-    let d = find(db, actor, id).await?;
-    require_organiser(db, actor, d.compound_id).await?;
-    if d.state != "closed" {
-        return Err(refused(
-            "only a closed vote's result can be published",
-            "只能公布已结束表决的结果",
-        ));
-    }
+    let d = organise(
+        db,
+        actor,
+        id,
+        "closed",
+        "only a closed vote's result can be published",
+        "只能公布已结束表决的结果",
+    )
+    .await?;
     let until: Option<(Option<OffsetDateTime>,)> = db_read!(db, pool => sqlx::query_as("SELECT objection_until FROM decisions WHERE id = $1").bind(id).fetch_optional(pool).await)?;
     if let Some((Some(u),)) = until
         && now < u
@@ -1877,13 +1900,26 @@ mod tests {
             "s3" => "6".to_owned(),
             _ => String::new(),
         };
+        let picked = answers_from_form(&b, form);
         assert_eq!(
-            answers_from_form(&b, form),
-            answers(&["yes", "yes", "yes", "abstain", "no", "yes"])
+            picked,
+            answers(&["yes", "yes", "yes", "abstain", "abstain", "yes"])
         );
         assert_eq!(
-            answers_from_form(&b, |_| String::new())[4..],
-            answers(&["abstain", "abstain"])[..]
+            parse_choices(&picked, &b, false).unwrap(),
+            choices(&["yes", "yes", "yes", "abstain", "no", "yes"]),
+            "the bidder not picked is a no"
+        );
+        let none = answers_from_form(&b, |k| {
+            if k.starts_with('q') {
+                "no".to_owned()
+            } else {
+                String::new()
+            }
+        });
+        assert_eq!(
+            parse_choices(&none, &b, true).unwrap()[4..],
+            choices(&["abstain", "abstain"])[..]
         );
     }
 }

@@ -207,6 +207,7 @@ impl From<crate::decisions::DecisionError> for AppError {
                 Self::Conflict { en, zh }
             }
             DecisionError::Db(e) => e.into(),
+            DecisionError::Files(e) => Self::Internal(e.to_string()),
         }
     }
 }
