@@ -9,12 +9,14 @@
 #[macro_use]
 mod enums;
 
+pub mod assessment;
 mod ballot_log;
 mod calendar;
 mod decimal;
 mod decision;
 mod figures;
 mod order;
+pub mod period;
 mod region;
 mod similar;
 mod tally_csv;
@@ -43,6 +45,7 @@ pub use figures::{change_percent, percent};
 pub use order::{
     Action, OrderFacts, OrderState, Outcome, Satisfaction, SlaPolicy, StepError, VisitOutcome, step,
 };
+pub use period::{Period, PeriodError, PeriodKind};
 pub use region::{RegionCode, RegionCodeError, RegionLevel};
 pub use similar::similarity_permille;
 pub use tally_csv::{
