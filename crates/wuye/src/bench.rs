@@ -860,3 +860,215 @@ async fn ballots_over_http(
         "close": { "events": events, "seconds": close_seconds },
     }))
 }
+
+/// `bench assess`: the monthly assessment of a city — 10,000 compounds, 1,000,000 owners'
+/// ratings, 100,000 work orders filed in the month — timed as a provisional run, the close
+/// (the final run) and the check of the closed period (docs/assessment.md §9).
+pub async fn assess(url: Option<String>, ratings: usize, orders: usize) -> anyhow::Result<serde_json::Value> {
+    Scratch::new("assess", url)
+        .await?
+        .run(|db| assess_on(db, ratings, orders))
+        .await
+}
+
+async fn assess_on(db: Db, ratings: usize, orders: usize) -> anyhow::Result<serde_json::Value> {
+    let now = crate::clock::db_time(OffsetDateTime::now_utc());
+    // The city's 10,000 compounds, with few rooms each: the assessment reads compounds and
+    // contracts, not rooms.
+    let scale = Scale {
+        rooms_per_compound: 4,
+        ..Scale::CITY
+    };
+    let t = Instant::now();
+    demo::generate(&db, scale, now).await?;
+    let period = wuye_model::Period::containing(
+        wuye_model::PeriodKind::Month,
+        (now.to_offset(crate::clock::CST).date().replace_day(1)?) - time::Duration::days(1),
+    )
+    .ok_or_else(|| anyhow::anyhow!("no previous month"))?;
+    let on = period.ends_on();
+    // The projects of the month: compounds under a contract then.
+    let projects: Vec<(i64, i64, i64)> = crate::db_read!(&db, pool => sqlx::query_as(
+        "SELECT ct.compound_id, ct.company_id, c.region_code FROM contracts ct JOIN compounds c ON c.id = ct.compound_id \
+         WHERE ct.start_date <= $1 AND ct.end_date >= $1 ORDER BY ct.compound_id").bind(on).fetch_all(pool).await)?;
+    anyhow::ensure!(!projects.is_empty(), "the demo city has no contracts in force");
+    let month = period.to_string();
+    let rated_at = crate::clock::db_time(period.start_instant() + time::Duration::days(10));
+    let levels = [
+        "satisfied",
+        "satisfied",
+        "basic",
+        "satisfied",
+        "dissatisfied",
+        "basic",
+        "satisfied",
+    ];
+    // 1,000,000 owners' ratings spread over the projects (a few compounds get fewer than the
+    // minimum sample), and the committee, community and street ratings of most compounds.
+    let cols = [
+        "rating_period",
+        "compound_id",
+        "company_id",
+        "rater_kind",
+        "rater_key",
+        "level",
+        "score",
+        "created_at",
+    ];
+    let mut rows: Vec<Vec<Param>> = Vec::with_capacity(50_000);
+    for i in 0..ratings {
+        let (cid, co, _) = projects[(i * 7919) % projects.len()];
+        rows.push(vec![
+            Param::Text(month.clone()),
+            Param::I64(cid),
+            Param::I64(co),
+            Param::Text("owner".into()),
+            Param::I64(i as i64 + 1),
+            Param::Text(levels[(i / projects.len() + cid as usize) % levels.len()].into()),
+            Param::OptI64(None),
+            Param::Ts(rated_at),
+        ]);
+        if rows.len() == 50_000 {
+            insert_rows(&db, "ratings", &cols, &rows).await?;
+            rows.clear();
+        }
+    }
+    for (k, (cid, co, region)) in projects.iter().enumerate() {
+        for (kind, key, every) in [
+            ("committee", *cid, 2),
+            ("community", *region, 1),
+            ("street", region / 1000, 3),
+        ] {
+            if k % every == 0 {
+                rows.push(vec![
+                    Param::Text(month.clone()),
+                    Param::I64(*cid),
+                    Param::I64(*co),
+                    Param::Text(kind.into()),
+                    Param::I64(key),
+                    Param::OptText(None),
+                    Param::OptI64(Some(6000 + ((k * 37) % 4000) as i64)),
+                    Param::Ts(rated_at),
+                ]);
+            }
+        }
+        if rows.len() >= 50_000 {
+            insert_rows(&db, "ratings", &cols, &rows).await?;
+            rows.clear();
+        }
+    }
+    if !rows.is_empty() {
+        insert_rows(&db, "ratings", &cols, &rows).await?;
+        rows.clear();
+    }
+    // 100,000 work orders filed in the month: replied on time or late, rated, reopened,
+    // escalated, in the proportions a city sees.
+    let cols = [
+        "compound_id",
+        "category",
+        "channel",
+        "description",
+        "state",
+        "supervising_region_code",
+        "supervision_level",
+        "sign_due",
+        "handle_due",
+        "created_at",
+        "updated_at",
+        "region_code",
+        "created_month",
+        "handler_company_id",
+        "replied_at",
+        "satisfaction",
+        "rehandles",
+    ];
+    let month_key = crate::orders::month_key(rated_at);
+    for i in 0..orders {
+        let (cid, co, region) = projects[(i * 104_729) % projects.len()];
+        let filed = crate::clock::db_time(
+            period.start_instant() + time::Duration::minutes((i % (28 * 24 * 60)) as i64),
+        );
+        let due = filed + time::Duration::days(7);
+        let replied = match i % 10 {
+            0 => None,
+            1 => Some(due + time::Duration::days(2)),
+            _ => Some(filed + time::Duration::days(2)),
+        };
+        let satisfaction = match i % 6 {
+            0..=2 => Some("satisfied"),
+            3 => Some("basic"),
+            4 => Some("dissatisfied"),
+            _ => None,
+        };
+        rows.push(vec![
+            Param::I64(cid),
+            Param::Text("repair".into()),
+            Param::Text("web".into()),
+            Param::Text("楼道灯不亮".into()),
+            Param::Text(
+                if replied.is_some() {
+                    "closed"
+                } else {
+                    "in_progress"
+                }
+                .into(),
+            ),
+            Param::I64(region),
+            Param::I64(if i % 50 == 0 { 3 } else { (i % 3) as i64 / 2 }),
+            Param::Ts(filed),
+            Param::Ts(due),
+            Param::Ts(filed),
+            Param::Ts(filed),
+            Param::I64(region),
+            Param::I64(month_key),
+            Param::I64(co),
+            Param::OptTs(replied),
+            Param::OptText(satisfaction.map(str::to_owned)),
+            Param::I64(i64::from(i % 17 == 0)),
+        ]);
+        if rows.len() == 50_000 {
+            insert_rows(&db, "work_orders", &cols, &rows).await?;
+            rows.clear();
+        }
+    }
+    if !rows.is_empty() {
+        insert_rows(&db, "work_orders", &cols, &rows).await?;
+    }
+    db.analyze().await?;
+    db.checkpoint().await?;
+    let setup_seconds = t.elapsed().as_secs_f64();
+
+    let cli = crate::auth::Actor::cli();
+    let settings = crate::settings::Settings::shipped();
+    let t = Instant::now();
+    let provisional = crate::assessment::run(&db, &cli, period, false, &settings, now).await?;
+    let provisional_seconds = t.elapsed().as_secs_f64();
+    let close_at = period.start_instant() + time::Duration::days(period.days() + 11);
+    let t = Instant::now();
+    let fin = crate::assessment::run(&db, &cli, period, true, &settings, close_at).await?;
+    let close_seconds = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let check = crate::assessment::run(&db, &cli, period, false, &settings, close_at).await?;
+    let check_seconds = t.elapsed().as_secs_f64();
+    anyhow::ensure!(check.identical == Some(true), "the closed period's check differs");
+    let (stored,): (i64,) =
+        crate::db_read!(&db, pool => sqlx::query_as("SELECT count(*) FROM ratings").fetch_one(pool).await)?;
+    Ok(serde_json::json!({
+        "benchmark": "assess",
+        "engine": match &db { Db::Sqlite(_) => "sqlite", Db::Postgres(_) => "postgres" },
+        "period": period.to_string(),
+        "compounds": scale.compounds,
+        "projects": fin.projects,
+        "rated": fin.rated,
+        "companies": fin.companies,
+        "ratings": stored,
+        "orders": orders,
+        "setup_seconds": setup_seconds,
+        "provisional_seconds": provisional_seconds,
+        "close_seconds": close_seconds,
+        "check_seconds": check_seconds,
+        "check_identical": check.identical,
+        "provisional_rated": provisional.rated,
+        "target_seconds": 5.0,
+    }))
+}

@@ -1,10 +1,12 @@
 //! wuye — the platform a Chinese city uses to supervise residential property management
 //! and let owners govern their compounds together. See ARCHITECTURE.md for the map.
 
+pub mod assessment;
 pub mod auth;
 pub mod bench;
 pub mod claims;
 pub mod clock;
+pub mod credit;
 pub mod db;
 pub mod decisions;
 pub mod demo;

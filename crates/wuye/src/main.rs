@@ -55,6 +55,17 @@ enum Command {
     Import { kind: String, path: PathBuf },
     /// Add public holidays and make-up working days (lines `YYYY-MM-DD,off|work,name`).
     Calendar { path: PathBuf },
+    /// Assess every compound-project and company for a period (docs/assessment.md): a
+    /// provisional run of an open period, `--close` for the final run; a closed period is
+    /// recomputed from its stored inputs and compared (exit 1 if anything differs).
+    Assess {
+        /// 2026-11-21, 2026-W47, 2026-10, 2026-Q4, 2026-H2 or 2026.
+        #[arg(long)]
+        period: String,
+        /// Make the final run, closing the period (from its end plus the settle days).
+        #[arg(long)]
+        close: bool,
+    },
     /// Tally an owners' vote offline from two CSV files (Civil Code Art. 278; for auditors
     /// and courts). Prints the result as JSON; exit 0 whatever the outcome, 2 on bad input.
     Tally {
@@ -192,6 +203,14 @@ enum Bench {
         #[arg(long, default_value_t = 500)]
         owners: usize,
     },
+    /// Assessment: the monthly run of a city (10,000 compounds, 1,000,000 ratings, 100,000
+    /// work orders), its close and the check of the closed period.
+    Assess {
+        #[arg(long, default_value_t = 1_000_000)]
+        ratings: usize,
+        #[arg(long, default_value_t = 100_000)]
+        orders: usize,
+    },
     /// A minute of API writes with concurrent readers; reports the largest WAL.
     Soak {
         #[arg(long, default_value_t = 60)]
@@ -268,6 +287,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 } else {
                     let t = Instant::now();
                     let s = demo::generate(&db, Scale::DISTRICT, time::OffsetDateTime::now_utc()).await?;
+                    demo::assessment_history(&db, time::OffsetDateTime::now_utc()).await?;
                     println!(
                         "Demo city generated in {:.1} s: {} compounds, {} rooms, {} owners, {} companies. / 已生成演示城市。",
                         t.elapsed().as_secs_f64(),
@@ -319,6 +339,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                             wuye::orders::sweep_all(&db, &snapshot, time::OffsetDateTime::now_utc()).await
                         {
                             tracing::warn!(error = %e, "escalation sweep failed");
+                        }
+                        if let Err(e) =
+                            wuye::assessment::scheduled(&db, &snapshot, time::OffsetDateTime::now_utc()).await
+                        {
+                            tracing::warn!(error = %e, "scheduled assessment failed");
                         }
                     }
                 })
@@ -469,6 +494,32 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 }
             }
             Ok(ok)
+        }
+        Command::Assess { period, close } => {
+            let period = match wuye_model::Period::parse(period) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(std::process::ExitCode::from(2));
+                }
+            };
+            let db = Db::open(&cli.db_options()).await?;
+            let settings = wuye::settings::Settings::load(&db).await?;
+            let report = wuye::assessment::run(
+                &db,
+                &wuye::auth::Actor::cli(),
+                period,
+                *close,
+                &settings,
+                time::OffsetDateTime::now_utc(),
+            )
+            .await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(if report.identical == Some(false) {
+                std::process::ExitCode::from(1)
+            } else {
+                ok
+            })
         }
         Command::Calendar { path } => {
             let db = Db::open(&cli.db_options()).await?;
@@ -700,6 +751,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     writers,
                     readers,
                 } => wuye::bench::soak(*seconds, *writers, *readers).await?,
+                Bench::Assess { ratings, orders } => {
+                    wuye::bench::assess(cli.database_url.clone(), *ratings, *orders).await?
+                }
                 Bench::Decisions {
                     concurrency,
                     seconds,

@@ -146,11 +146,48 @@ const DECISION_KEYS: [&str; 4] = [
     "decision.extension_days",
 ];
 
+/// The city's assessment settings (docs/assessment.md §4, §5, §10; all our choices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AssessmentSettings {
+    /// Bottom places per pool each month (R5.5: N configurable).
+    pub bottom_n: u32,
+    /// The pool of bottom places: 0 the district, 1 the street.
+    pub bottom_scope_street: bool,
+    /// A project whose contract covered less than this percentage of the month ranks but
+    /// never takes a bottom place.
+    pub bottom_min_tenure_percent: u32,
+    /// Days after a period's end before it may be closed (≥ the rating grace).
+    pub settle_days: u32,
+    /// Days after a rating period's end during which its ratings may still be given or changed.
+    pub rating_grace_days: u32,
+}
+
+impl Default for AssessmentSettings {
+    fn default() -> Self {
+        Self {
+            bottom_n: 5,
+            bottom_scope_street: false,
+            bottom_min_tenure_percent: 50,
+            settle_days: 10,
+            rating_grace_days: 5,
+        }
+    }
+}
+
+const ASSESSMENT_KEYS: [&str; 5] = [
+    "assessment.bottom_n",
+    "assessment.bottom_scope_street",
+    "assessment.bottom_min_tenure_percent",
+    "assessment.settle_days",
+    "assessment.rating_grace_days",
+];
+
 /// One consistent snapshot of the city's settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub calendar: WorkCalendar,
     pub decision_days: DecisionDays,
+    pub assessment: AssessmentSettings,
     /// Rows the administrator set, by category (and [`CITY_DEFAULT`]).
     overrides: HashMap<String, CategoryPolicy>,
 }
@@ -167,6 +204,7 @@ impl Settings {
         Self {
             calendar: WorkCalendar::shipped(),
             decision_days: DecisionDays::default(),
+            assessment: AssessmentSettings::default(),
             overrides: HashMap::new(),
         }
     }
@@ -222,6 +260,7 @@ impl Settings {
             .collect();
         let numbers: Vec<(String, i64)> = db_read!(db, pool => sqlx::query_as("SELECT key, value FROM city_settings").fetch_all(pool).await)?;
         let mut decision_days = DecisionDays::default();
+        let mut assessment = AssessmentSettings::default();
         for (k, v) in numbers {
             let v = u32::try_from(v).unwrap_or(0);
             match k.as_str() {
@@ -229,12 +268,18 @@ impl Settings {
                 "decision.objection_days" => decision_days.objection = v,
                 "decision.result_shown_days" => decision_days.result_shown = v,
                 "decision.extension_days" => decision_days.extension = v,
+                "assessment.bottom_n" => assessment.bottom_n = v,
+                "assessment.bottom_scope_street" => assessment.bottom_scope_street = v != 0,
+                "assessment.bottom_min_tenure_percent" => assessment.bottom_min_tenure_percent = v,
+                "assessment.settle_days" => assessment.settle_days = v,
+                "assessment.rating_grace_days" => assessment.rating_grace_days = v,
                 _ => {}
             }
         }
         Ok(Self {
             calendar,
             decision_days,
+            assessment,
             overrides,
         })
     }
@@ -385,26 +430,94 @@ pub async fn set_decision_days(
             d.extension
         )));
     }
+    let values = [d.roll_check, d.objection, d.result_shown, d.extension];
+    write_numbers(
+        db,
+        actor,
+        &DECISION_KEYS,
+        &values,
+        "decision",
+        serde_json::to_value(d).ok(),
+        now,
+    )
+    .await
+}
+
+/// Writes city settings (numbers) in one transaction and audits the change.
+async fn write_numbers(
+    db: &Db,
+    actor: &Actor,
+    keys: &[&str],
+    values: &[u32],
+    group: &str,
+    audited: Option<serde_json::Value>,
+    now: OffsetDateTime,
+) -> Result<(), SettingsError> {
     let now = crate::clock::db_time(now);
     let sql = "INSERT INTO city_settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by";
     db_run!(db, pool => async {
         let mut tx = pool.begin().await?;
-        for (k, v) in DECISION_KEYS.iter().zip([d.roll_check, d.objection, d.result_shown, d.extension]) {
-            sqlx::query(sql).bind(*k).bind(i64::from(v)).bind(now).bind(&actor.login).execute(&mut *tx).await?;
+        for (k, v) in keys.iter().zip(values) {
+            sqlx::query(sql).bind(*k).bind(i64::from(*v)).bind(now).bind(&actor.login).execute(&mut *tx).await?;
         }
         tx.commit().await
     }.await)?;
-    auth::audit(
+    let action = if group == "decision" {
+        "settings.decision_days"
+    } else {
+        "settings.assessment"
+    };
+    auth::audit(db, actor, action, "city_settings", group, None, audited, now).await?;
+    Ok(())
+}
+
+/// Sets the city's assessment settings. City administrators only; audited.
+pub async fn set_assessment(
+    db: &Db,
+    actor: &Actor,
+    a: &AssessmentSettings,
+    now: OffsetDateTime,
+) -> Result<(), SettingsError> {
+    require_city_admin(actor)?;
+    let checks: [(&str, u32, u32, u32); 4] = [
+        ("bottom places / 末位数", a.bottom_n, 0, 50),
+        (
+            "minimum tenure % / 最短在管比例",
+            a.bottom_min_tenure_percent,
+            0,
+            100,
+        ),
+        ("settle days / 结算等待日", a.settle_days, 0, 60),
+        ("rating grace days / 评价宽限日", a.rating_grace_days, 0, 31),
+    ];
+    for (name, v, lo, hi) in checks {
+        if !(lo..=hi).contains(&v) {
+            return Err(SettingsError::Invalid(format!(
+                "{name}: {lo} to {hi}, not {v} / 取值 {lo} 至 {hi}"
+            )));
+        }
+    }
+    if a.settle_days < a.rating_grace_days {
+        return Err(SettingsError::Invalid(
+            "settle days must be at least the rating grace days / 结算等待日不得少于评价宽限日".into(),
+        ));
+    }
+    let values = [
+        a.bottom_n,
+        u32::from(a.bottom_scope_street),
+        a.bottom_min_tenure_percent,
+        a.settle_days,
+        a.rating_grace_days,
+    ];
+    write_numbers(
         db,
         actor,
-        "settings.decision_days",
-        "city_settings",
-        "decision",
-        None,
-        serde_json::to_value(d).ok(),
+        &ASSESSMENT_KEYS,
+        &values,
+        "assessment",
+        serde_json::to_value(a).ok(),
         now,
     )
-    .await?;
-    Ok(())
+    .await
 }

@@ -56,7 +56,7 @@ pub struct ErrorDetail {
 }
 
 /// Splits "English / 中文" into (en, zh).
-fn split(msg: &str) -> (String, String) {
+pub(super) fn split(msg: &str) -> (String, String) {
     match msg.rsplit_once(" / ") {
         Some((en, zh)) => (en.to_owned(), zh.to_owned()),
         None => (msg.to_owned(), msg.to_owned()),

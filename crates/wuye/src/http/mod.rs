@@ -5,6 +5,10 @@
 //! database, so several instances can serve one PostgreSQL behind a load balancer.
 
 pub mod api;
+mod assessment_api;
+mod assessment_pages;
+mod credit_api;
+mod credit_pages;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -87,7 +91,7 @@ fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     #[openapi(
         info(title = "wuye API", description = "Registry of regions, compounds, rooms, owners, companies and contracts; import and export. Conventions: docs/api.md.", version = "1"),
         tags((name = "registry", description = "Places, people and companies"), (name = "import", description = "Bulk import and export"), (name = "figures", description = "Figures for regulators"), (name = "access", description = "Accounts, tokens and the audit log"),
-            (name = "orders", description = "Work orders: the closed loop"), (name = "decisions", description = "Owners' decisions: notice, roll, ballots, result")),
+            (name = "orders", description = "Work orders: the closed loop"), (name = "decisions", description = "Owners' decisions: notice, roll, ballots, result"), (name = "assessment", description = "Ratings, rubrics, assessment runs, scores and rankings"), (name = "credit", description = "Credit ledger, grades, appeals, red and black list")),
         modifiers(&BearerAuth)
     )]
     struct ApiDoc;
@@ -104,6 +108,8 @@ fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     }
     utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::router())
+        .merge(assessment_api::router())
+        .merge(credit_api::router())
         .split_for_parts()
 }
 
@@ -147,6 +153,8 @@ pub fn app_with_settings(
     Router::new()
         .merge(api)
         .merge(pages::router().router)
+        .merge(assessment_pages::router().router)
+        .merge(credit_pages::router().router)
         .merge(system_routes().router)
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -223,7 +231,13 @@ pub fn route_list() -> Vec<(String, String)> {
             }
         }
     }
-    for (m, p) in pages::router().routes.into_iter().chain(system_routes().routes) {
+    for (m, p) in pages::router()
+        .routes
+        .into_iter()
+        .chain(assessment_pages::router().routes)
+        .chain(credit_pages::router().routes)
+        .chain(system_routes().routes)
+    {
         out.push((m.to_owned(), p.to_owned()));
     }
     out.sort();

@@ -135,7 +135,7 @@ impl IntoResponse for PageError {
     }
 }
 
-trait OrPage<T> {
+pub(super) trait OrPage<T> {
     fn or_page(self, lang: Lang) -> Result<T, PageError>;
 }
 
@@ -194,7 +194,7 @@ impl Ctx {
     }
 }
 
-fn layout(ctx: &Ctx, title: &str, active: &str, body: Markup) -> Markup {
+pub(super) fn layout(ctx: &Ctx, title: &str, active: &str, body: Markup) -> Markup {
     chrome(ctx.lang, Some(ctx), title, active, body)
 }
 
@@ -204,6 +204,7 @@ fn chrome(lang: Lang, ctx: Option<&Ctx>, title: &str, active: &str, body: Markup
         ("/regions", "区划", "Regions"),
         ("/compounds", "小区", "Compounds"),
         ("/companies", "企业", "Companies"),
+        ("/rankings", "排名", "Rankings"),
         ("/api/docs", "API", "API"),
     ];
     let other = match lang {
@@ -230,6 +231,12 @@ fn chrome(lang: Lang, ctx: Option<&Ctx>, title: &str, active: &str, body: Markup
                         @if let Some(c) = who {
                             @if matches!(c.actor.role, Some(wuye_model::Role::CityAdmin | wuye_model::Role::DistrictOfficer)) {
                                 a href="/import" class=[(active == "/import").then_some("on")] { (lang.pick("导入", "Import")) }
+                            }
+                            @if c.actor.role.is_some_and(wuye_model::Role::is_regulator) {
+                                a href="/assessment" class=[(active == "/assessment").then_some("on")] { (lang.pick("考核", "Assessment")) }
+                            }
+                            @if matches!(c.actor.role, Some(wuye_model::Role::Owner | wuye_model::Role::CommitteeMember | wuye_model::Role::CommunityOfficer | wuye_model::Role::StreetOfficer)) {
+                                a href="/rate" class=[(active == "/rate").then_some("on")] { (lang.pick("评价物业", "Rate")) }
                             }
                             @if matches!(c.actor.role, Some(wuye_model::Role::CommitteeMember | wuye_model::Role::CompanyAdmin | wuye_model::Role::CompanyStaff)) {
                                 a href="/claims" class=[(active == "/claims").then_some("on")] { (lang.pick("认领核验", "Claims")) }
@@ -734,6 +741,7 @@ async fn company_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>)
                 dt { (lang.pick("地址", "Address")) } dd { (c.address) }
                 dt { (lang.pick("在管小区", "Compounds managed")) } dd { (c.compounds) }
             }
+            p { a href={ "/credit/" (c.id) } { (lang.pick("信用记录与等级", "Credit ledger and grade")) } " · " a href="/rankings" { (lang.pick("考核排名", "Rankings")) } }
             h2 { (lang.pick("服务合同", "Contracts")) }
             table.list {
                 thead { tr { th { (lang.pick("小区", "Compound")) } th { (lang.pick("期限", "Term")) } th.num { (lang.pick("元/㎡·月", "yuan/m²/mo")) } } }
@@ -1933,7 +1941,7 @@ async fn order_form(State(st): State<AppState>, ctx: Ctx, PQ(q): PQ<NewOrderQuer
 
 /// Reads a multipart form into its text fields and its files named `photo` (the new-order
 /// form, the photo upload and the claim form share it).
-async fn read_multipart(
+pub(super) async fn read_multipart(
     lang: Lang,
     mut form: Multipart,
 ) -> Result<(std::collections::HashMap<String, String>, Vec<Vec<u8>>), PageError> {

@@ -161,3 +161,30 @@ storage_test!(verify_checks_an_export_and_finds_a_receipt, |t| {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAILED: line "), "{out}");
 });
+
+/// `wuye assess` as the real binary on a SQLite data dir: a bad period is exit 2 naming the
+/// forms; a past month closes; running it again checks it and writes nothing (exit 0).
+#[test]
+fn assess_runs_closes_and_checks_a_period() {
+    let dir = std::env::temp_dir().join(format!("wuye-assess-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+    let (code, _, err) = wuye(&["--data-dir", d, "assess", "--period", "2026-13"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("2026-W47") && err.contains("2026-Q4"), "{err}");
+    let (code, out, err) = wuye(&["--data-dir", d, "demo", "--scale", "tiny"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = wuye(&["--data-dir", d, "assess", "--period", "2025-06", "--close"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["kind"], "final");
+    assert!(v["projects"].as_i64().unwrap() > 0, "{v}");
+    let (code, out, err) = wuye(&["--data-dir", d, "assess", "--period", "2025-06"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let again: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (again["identical"].as_bool(), &again["run_id"]),
+        (Some(true), &v["run_id"])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -4,12 +4,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod access;
+mod assessment;
 mod browser;
 mod cli;
 mod crash;
+mod credit;
 mod decisions;
 mod http;
 mod matrix;
+mod matrix_assessment;
+mod matrix_credit;
 mod open311;
 mod orders;
 mod owners;

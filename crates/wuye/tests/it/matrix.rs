@@ -12,9 +12,9 @@ use crate::support::seed;
 
 /// Who calls, and how: API routes with a bearer token, pages with a session cookie and its
 /// CSRF token (as browsers do).
-struct Caller {
-    name: &'static str,
-    role: Option<Role>,
+pub(crate) struct Caller {
+    pub(crate) name: &'static str,
+    pub(crate) role: Option<Role>,
     token: String,
     session: String,
     csrf: String,
@@ -22,7 +22,7 @@ struct Caller {
 
 /// What a route should answer a caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expect {
+pub(crate) enum Expect {
     /// 2xx or a redirect that is not to the sign-in page.
     Ok,
     /// 201 Created.
@@ -52,6 +52,12 @@ const REGULATORS: [Role; 4] = [
 
 /// The rule of each route. A route missing here fails the test.
 fn rule(method: &str, path: &str, who: &Caller, out_of_scope: bool) -> Option<Expect> {
+    if let Some(e) = crate::matrix_credit::rule(method, path, who, out_of_scope) {
+        return Some(e);
+    }
+    if let Some(e) = crate::matrix_assessment::rule(method, path, who, out_of_scope) {
+        return Some(e);
+    }
     use Expect::*;
     let signed = who.role.is_some();
     let role = who.role;
@@ -469,6 +475,20 @@ storage_test!(every_role_on_every_route, |t| {
     nd.voting_closes = (now + time::Duration::days(40)).date();
     let decision = wuye::decisions::create(&t.db, &cli, &nd, now).await.unwrap();
 
+    // A closed period (its final run) for the assessment routes.
+    let closed = wuye::assessment::run(
+        &t.db,
+        &cli,
+        wuye_model::Period::parse("2025-12").unwrap(),
+        true,
+        &wuye::settings::Settings::shipped(),
+        now,
+    )
+    .await
+    .unwrap();
+    let anju_id = wuye::db_read!(&t.db, pool => sqlx::query_as::<_, (i64,)>("SELECT id FROM companies WHERE uscc = '91350100M000100Y43'").fetch_one(pool).await).unwrap().0;
+    let rubric_id = wuye::db_read!(&t.db, pool => sqlx::query_as::<_, (i64,)>("SELECT min(id) FROM rubrics").fetch_one(pool).await).unwrap().0;
+
     // The compound outside each regulator's jurisdiction (none for city and district).
     let outside = |name: &str| match name {
         "street" => Some((xq3, "370705002001")),
@@ -518,6 +538,10 @@ storage_test!(every_role_on_every_route, |t| {
                     .replace("/orders/new", &format!("/orders/new?compound={xq1}"))
                     .replace("/decisions/new", &format!("/decisions/new?compound={xq1}"))
                     .replace("/decisions/{id}", &format!("/decisions/{decision}"))
+                    .replace("/runs/{id}", &format!("/runs/{}", closed.run_id))
+                    .replace("/{compound}/{company}", &format!("/{xq1}/{anju_id}"))
+                    .replace("/rubrics/{id}", &format!("/rubrics/{rubric_id}"))
+                    .replace("/api/v1/rankings", "/api/v1/rankings?period=2025-12")
                     .replace("/open311/v2/{file}", "/open311/v2/requests.json")
                     .replace("/open311/v2/services/{file}", "/open311/v2/services/repair.xml")
                     .replace(
@@ -564,6 +588,12 @@ storage_test!(every_role_on_every_route, |t| {
                     ("POST", "/decisions/{id}/act") => (format!("--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--B\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\nopen\r\n--B--\r\n", who.csrf), "multipart/form-data; boundary=B"),
                     ("POST", "/api/v1/decisions/{id}/extend") => (r#"{"voting_closes": "2099-12-31"}"#.into(), "application/json"),
                     ("POST", "/api/v1/decisions/{id}/ballots") => (r#"{"answers": ["yes"]}"#.into(), "application/json"),
+                    ("POST", "/api/v1/ratings") => (serde_json::json!({"compound_id": xq1, "level": "satisfied", "score": "80"}).to_string(), "application/json"),
+                    ("POST", "/rate") => (format!("csrf={}&compound_id={xq1}&level=satisfied&score=80", who.csrf), "application/x-www-form-urlencoded"),
+                    ("POST", "/api/v1/assessment/runs") => (r#"{"period": "2025-12"}"#.into(), "application/json"),
+                    ("POST", "/assessment/run") => (format!("csrf={}&period=2025-12", who.csrf), "application/x-www-form-urlencoded"),
+                    ("POST", "/api/v1/assessment/rubrics") => (serde_json::json!({"region_code": "370705", "effective_from": "2027-01-01", "csv": wuye_model::assessment::Rubric::default_csv()}).to_string(), "application/json"),
+                    ("POST", "/api/v1/assessment/deductions") => (serde_json::json!({"compound_id": xq1, "company_id": anju_id, "dated_on": "2026-10-15", "points": "1", "reason": "矩阵"}).to_string(), "application/json"),
                     ("POST", "/settings/decisions") => (format!("csrf={}&roll_check=7&objection=7&result_shown=30&extension=90", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/notifications/read") => (format!("csrf={}", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/settings/sla") => (format!("csrf={}&category=repair&sign_days=1&handle_days=5&max_extension_days=10&max_extensions=1&return_days=2&rate_days=7", who.csrf), "application/x-www-form-urlencoded"),
