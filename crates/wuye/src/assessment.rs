@@ -52,6 +52,15 @@ impl From<sqlx::Error> for AssessError {
     }
 }
 
+impl From<crate::inspections::InspectionError> for AssessError {
+    fn from(e: crate::inspections::InspectionError) -> Self {
+        match e {
+            crate::inspections::InspectionError::Db(e) => Self::Db(e),
+            other => Self::Invalid(other.to_string()),
+        }
+    }
+}
+
 impl From<serde_json::Error> for AssessError {
     fn from(e: serde_json::Error) -> Self {
         Self::Db(DbError::Unsupported(format!("stored assessment JSON: {e}")))
@@ -66,10 +75,7 @@ fn invalid(en: &str, zh: &str) -> AssessError {
     AssessError::Invalid(format!("{en} / {zh}"))
 }
 
-/// The China date of an instant.
-fn china_date(t: OffsetDateTime) -> Date {
-    t.to_offset(wuye_model::CST).date()
-}
+use crate::clock::china_date;
 
 /// The rating period (a month) containing a date.
 fn month_of(d: Date) -> Result<Period, AssessError> {
@@ -900,7 +906,26 @@ async fn collect(
             p.input.manual_deductions.push(points);
         }
     }
-    // Inspections and disclosure: their modules are not built yet; no data (never 0 or 100).
+    // 5. Submitted inspections in the period (findings not withdrawn), and rectification
+    // notices whose deadline fell in it with no response by then.
+    let facts = crate::inspections::assessment_facts(db, period.starts_on(), period.ends_on()).await?;
+    for f in facts {
+        if let Some(p) = projects.get_mut(&(f.compound_id, f.company_id)) {
+            p.input
+                .inspections
+                .push(wuye_model::assessment::InspectionFindings {
+                    minor: f.minor,
+                    major: f.major,
+                    serious: f.serious,
+                });
+        }
+    }
+    for key in crate::inspections::overdue_notices(db, period.starts_on(), period.ends_on()).await? {
+        if let Some(p) = projects.get_mut(&key) {
+            p.input.overdue_notices += 1;
+        }
+    }
+    // Disclosure: its module comes in a later issue; no data until then (never 0 or 100).
     Ok(projects.into_values().collect())
 }
 
@@ -1469,6 +1494,123 @@ pub async fn company_ranking(db: &Db, run_id: i64) -> Result<Vec<CompanyRank>, A
         "SELECT cs.company_id, co.name AS company_name, cs.projects, cs.rated, cs.households, cs.score, cs.rank, cs.pool FROM company_scores cs \
          JOIN companies co ON co.id = cs.company_id WHERE cs.run_id = $1 ORDER BY CASE WHEN cs.score IS NULL THEN 1 ELSE 0 END, cs.score DESC, co.name")
         .bind(run_id).fetch_all(pool).await)?)
+}
+
+/// A run's ranking as sheets: one row per project with every item's score (the columns of
+/// its rubric), and one row per company. The caller must be allowed to see the run.
+pub async fn ranking_sheets(db: &Db, run: &RunView) -> Result<Vec<crate::io::Sheet>, AssessError> {
+    let rows = ranking(db, run.id, None).await?;
+    let stored: Vec<(i64, i64, String)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT compound_id, company_id, items FROM scores WHERE run_id = $1").bind(run.id).fetch_all(pool).await)?;
+    // Per project, its items' values by key.
+    type Values = Vec<(String, Option<i64>)>;
+    let mut items: HashMap<(i64, i64), Values> = HashMap::with_capacity(stored.len());
+    let mut keys: Vec<String> = Vec::new();
+    for (compound, company, json) in stored {
+        let (list, _): (Vec<wuye_model::assessment::ItemScore>, serde_json::Value) =
+            serde_json::from_str(&json)?;
+        for it in &list {
+            if !keys.contains(&it.key) {
+                keys.push(it.key.clone());
+            }
+        }
+        items.insert(
+            (compound, company),
+            list.into_iter().map(|i| (i.key, i.value)).collect(),
+        );
+    }
+    let points = |h: Option<i64>| {
+        h.map(wuye_model::assessment::format_hundredths)
+            .unwrap_or_default()
+    };
+    let rank = |r: Option<i64>, pool: i64| r.map(|r| format!("{r}/{pool}")).unwrap_or_default();
+    let mut headers: Vec<String> = [
+        "区县(district)",
+        "街道(street)",
+        "社区(community)",
+        "小区编码(compound_code)",
+        "小区(compound)",
+        "物业企业(company)",
+        "状态(status)",
+        "得分(score)",
+        "星级(stars)",
+        "区县名次(district_rank)",
+        "街道名次(street_rank)",
+        "末位(bottom)",
+        "连续末位(streak)",
+        "覆盖率%(coverage)",
+    ]
+    .iter()
+    .map(|h| (*h).to_owned())
+    .collect();
+    headers.extend(keys.iter().cloned());
+    headers.push("说明(reason)".into());
+    let projects = rows
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                r.district_name.clone(),
+                r.street_code.to_string(),
+                r.region_code.to_string(),
+                r.compound_code.clone(),
+                r.compound_name.clone(),
+                r.company_name.clone(),
+                r.status.clone(),
+                points(r.score),
+                r.stars.map(|s| s.to_string()).unwrap_or_default(),
+                rank(r.rank_district, r.pool_district),
+                rank(r.rank_street, r.pool_street),
+                if r.bottom { "是" } else { "" }.to_owned(),
+                r.bottom_streak.to_string(),
+                points(Some(r.coverage_bp)),
+            ];
+            let mine = items.get(&(r.compound_id, r.company_id));
+            for k in &keys {
+                let v = mine
+                    .and_then(|list| list.iter().find(|(key, _)| key == k))
+                    .and_then(|(_, v)| *v);
+                row.push(v.map_or_else(|| "无数据".to_owned(), |v| points(Some(v))));
+            }
+            row.push(r.reason.clone());
+            row
+        })
+        .collect();
+    let companies = company_ranking(db, run.id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            vec![
+                c.rank.map(|r| format!("{r}/{}", c.pool)).unwrap_or_default(),
+                c.company_name,
+                c.rated.to_string(),
+                c.projects.to_string(),
+                c.households.to_string(),
+                points(c.score),
+            ]
+        })
+        .collect();
+    Ok(vec![
+        crate::io::Sheet {
+            name: format!("项目 {}", run.period),
+            headers,
+            rows: projects,
+        },
+        crate::io::Sheet {
+            name: format!("企业 {}", run.period),
+            headers: [
+                "名次(rank)",
+                "企业(company)",
+                "评定项目(rated)",
+                "项目(projects)",
+                "户数(households)",
+                "得分(score)",
+            ]
+            .iter()
+            .map(|h| (*h).to_owned())
+            .collect(),
+            rows: companies,
+        },
+    ])
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -47,3 +47,8 @@ pub fn db_time(t: OffsetDateTime) -> OffsetDateTime {
     let t = t.to_offset(time::UtcOffset::UTC);
     t.replace_nanosecond(0).unwrap_or(t)
 }
+
+/// The China date of an instant (days, periods and deadlines are China dates).
+pub fn china_date(t: OffsetDateTime) -> time::Date {
+    t.to_offset(CST).date()
+}

@@ -86,10 +86,7 @@ fn pts<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&format_hundredths(*v))
 }
 
-/// The China date of an instant.
-pub fn china_date(t: OffsetDateTime) -> Date {
-    t.to_offset(crate::clock::CST).date()
-}
+use crate::clock::china_date;
 
 /// Points given as a decimal ("3.00"), more than 0 and at most 1000.00.
 pub fn parse_points(field: &'static str, text: &str) -> Result<i64, CreditError> {
@@ -1260,6 +1257,91 @@ pub async fn standing(db: &Db, actor: &Actor, company_id: i64, on: Date) -> Resu
     let co = company(db, actor, company_id).await?;
     let rows = records_of(db, &[co.id]).await?;
     Ok(standing_from(db, co.region_code, &rows, on).await?.0)
+}
+
+/// A company's ledger as sheets (the same reach as [`ledger`]): every record with its reason,
+/// points, validity, issuer, source and appeal, and the standing on the date.
+pub async fn ledger_sheets(
+    db: &Db,
+    actor: &Actor,
+    company_id: i64,
+    on: Date,
+    today: Date,
+) -> Result<Vec<crate::io::Sheet>, CreditError> {
+    let l = ledger(db, actor, company_id, on, today).await?;
+    let headers = [
+        "编号(id)",
+        "类别(kind)",
+        "项目(item)",
+        "分值(points)",
+        "严重程度(severity)",
+        "事由(reason)",
+        "小区(compound)",
+        "来源(source)",
+        "出具人(issuer)",
+        "出具单位(authority)",
+        "出具日(issued_on)",
+        "生效(valid_from)",
+        "失效(valid_to)",
+        "当日有效(active)",
+        "申诉(appeal)",
+        "申诉结果(appeal_decision)",
+    ]
+    .iter()
+    .map(|h| (*h).to_owned())
+    .collect();
+    let rows = l
+        .records
+        .iter()
+        .map(|e| {
+            let r = &e.record;
+            vec![
+                r.id.to_string(),
+                r.kind.clone(),
+                r.item_key.clone(),
+                format_hundredths(r.points),
+                r.severity.clone(),
+                r.reason.clone(),
+                r.compound_name.clone().unwrap_or_default(),
+                match &r.source_ref {
+                    Some(x) => format!("{} ({x})", r.source),
+                    None => r.source.clone(),
+                },
+                r.issuer.clone().unwrap_or_default(),
+                r.issuer_region_code.to_string(),
+                r.issued_on.to_string(),
+                r.valid_from.to_string(),
+                r.valid_to.to_string(),
+                if e.active { "是" } else { "否" }.to_owned(),
+                e.appeal.as_ref().map(|a| a.state.clone()).unwrap_or_default(),
+                e.appeal
+                    .as_ref()
+                    .and_then(|a| a.decision_reason.clone())
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let standing = serde_json::to_value(&l.standing).unwrap_or_default();
+    let summary = standing
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| vec![k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)])
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(vec![
+        crate::io::Sheet {
+            name: "信用记录".into(),
+            headers,
+            rows,
+        },
+        crate::io::Sheet {
+            name: format!("信用状况 {on}"),
+            headers: vec!["项(field)".into(), "值(value)".into()],
+            rows: summary,
+        },
+    ])
 }
 
 /// A company's ledger with evidence and its standing on `on`: for regulators who reach it and

@@ -12,6 +12,7 @@ pub mod decisions;
 pub mod demo;
 pub mod files;
 pub mod http;
+pub mod inspections;
 pub mod io;
 pub mod media;
 pub mod notify;

@@ -345,6 +345,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                         {
                             tracing::warn!(error = %e, "scheduled assessment failed");
                         }
+                        if let Err(e) =
+                            wuye::inspections::sweep(&db, &snapshot, time::OffsetDateTime::now_utc()).await
+                        {
+                            tracing::warn!(error = %e, "rectification sweep failed");
+                        }
                     }
                 })
             };

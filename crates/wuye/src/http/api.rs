@@ -83,7 +83,7 @@ pub struct FormatParam {
     pub format: Option<String>,
 }
 
-fn format_param(p: &FormatParam) -> Result<FileFormat, AppError> {
+pub(super) fn format_param(p: &FormatParam) -> Result<FileFormat, AppError> {
     match p.format.as_deref().unwrap_or("csv") {
         "csv" => Ok(FileFormat::Csv),
         "xlsx" => Ok(FileFormat::Xlsx),
@@ -424,7 +424,7 @@ async fn list_imports(
     Ok(axum::Json(recent_runs(&st.db, 50).await?))
 }
 
-fn download(bytes: Vec<u8>, format: FileFormat, name: &str) -> Response {
+pub(super) fn download(bytes: Vec<u8>, format: FileFormat, name: &str) -> Response {
     let disposition = format!("attachment; filename=\"{name}.{}\"", format.ext());
     let mut resp = (StatusCode::OK, bytes).into_response();
     let h = resp.headers_mut();

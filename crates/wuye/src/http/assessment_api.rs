@@ -56,6 +56,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_runs, start_run))
         .routes(routes!(run_scores))
         .routes(routes!(run_companies))
+        .routes(routes!(export_run))
         .routes(routes!(explain_score))
         .routes(routes!(add_deduction))
         .routes(routes!(public_rankings))
@@ -222,6 +223,27 @@ async fn run_companies(
 ) -> Result<axum::Json<Vec<CompanyRank>>, AppError> {
     assessment::visible_run(&st.db, &actor, id).await?;
     Ok(axum::Json(assessment::company_ranking(&st.db, id).await?))
+}
+
+/// A run's ranking as a spreadsheet: every project with its score, stars, ranks, bottom place
+/// and each item's score; the companies (final runs for everyone, provisional for regulators).
+#[utoipa::path(get, path = "/api/v1/assessment/runs/{id}/export", tag = "assessment", params(("id" = i64, Path), super::api::FormatParam),
+    responses((status = 200, description = "CSV or .xlsx file"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn export_run(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    Q(f): Q<super::api::FormatParam>,
+) -> Result<axum::response::Response, AppError> {
+    let format = super::api::format_param(&f)?;
+    let run = assessment::visible_run(&st.db, &actor, id).await?;
+    let sheets = assessment::ranking_sheets(&st.db, &run).await?;
+    let bytes = crate::io::write_sheets(format, &sheets).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(super::api::download(
+        bytes,
+        format,
+        &format!("ranking-{}", run.period),
+    ))
 }
 
 /// One score explained: its inputs, every item with its sample, prior and value, the

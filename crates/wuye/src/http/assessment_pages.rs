@@ -145,6 +145,7 @@ async fn rankings_page(State(st): State<AppState>, ctx: Ctx, PQ(q): PQ<RankingQu
                 None => p.muted { (lang.pick("尚无已结算的考核期。", "No closed period yet.")) },
                 Some(run) => {
                     h2 { (run.period) " · " (run.rated) "/" (run.projects) (lang.pick(" 个项目参与评定", " projects rated")) }
+                    p { a href={ "/api/v1/assessment/runs/" (run.id) "/export?format=xlsx" } { (lang.pick("下载 Excel", "Download Excel")) } }
                     (ranking_table(lang, run.id, &rows))
                     h2 { (lang.pick("企业综合得分", "Companies")) }
                     div.scroll { table.list {

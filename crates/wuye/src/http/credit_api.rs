@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_schemes, upload_scheme))
         .routes(routes!(get_settings, put_settings))
         .routes(routes!(company_ledger))
+        .routes(routes!(export_ledger))
         .routes(routes!(issue_record))
         .routes(routes!(add_record_evidence))
         .routes(routes!(get_record_evidence))
@@ -97,7 +98,7 @@ fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, AppError> {
 
 /// Today's date in China by the server's clock.
 fn today(st: &AppState) -> time::Date {
-    credit::china_date(st.clock.now())
+    crate::clock::china_date(st.clock.now())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -261,6 +262,32 @@ async fn company_ledger(
     Ok(axum::Json(
         credit::ledger(&st.db, &actor, id, on, today(&st)).await?,
     ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LedgerExport {
+    /// The standing's date (default today).
+    pub on: Option<String>,
+    /// csv (default; the records) or xlsx (the records and the standing, one sheet each)
+    pub format: Option<String>,
+}
+
+/// A company's ledger as a spreadsheet (the same reach as the ledger).
+#[utoipa::path(get, path = "/api/v1/credit/companies/{id}/export", tag = "credit", params(("id" = i64, Path), LedgerExport),
+    responses((status = 200, description = "CSV or .xlsx file"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn export_ledger(
+    State(st): State<AppState>,
+    SignedIn(actor): SignedIn,
+    Path(id): Path<i64>,
+    Q(p): Q<LedgerExport>,
+) -> Result<axum::response::Response, AppError> {
+    let format = super::api::format_param(&super::api::FormatParam {
+        format: p.format.clone(),
+    })?;
+    let on = on_param(&st, p.on.as_deref())?;
+    let sheets = credit::ledger_sheets(&st.db, &actor, id, on, today(&st)).await?;
+    let bytes = crate::io::write_sheets(format, &sheets).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(super::api::download(bytes, format, &format!("credit-{id}")))
 }
 
 /// Issue a credit record (a deduction, a good record or basic information) to a company:

@@ -204,7 +204,7 @@ async fn ledger_page(
     let lang = ctx.lang;
     signed_in(&ctx)?;
     let on = on_param(&st, q.on.as_deref()).or_page(lang)?;
-    let today = credit::china_date(st.clock.now());
+    let today = crate::clock::china_date(st.clock.now());
     let l = credit::ledger(&st.db, &ctx.actor, id, on, today)
         .await
         .or_page(lang)?;
@@ -474,7 +474,7 @@ async fn list_revoke(
     let lang = ctx.lang;
     signed_in(&ctx)?;
     credit::require_issuer(&ctx.actor).or_page(lang)?;
-    let today = credit::china_date(st.clock.now());
+    let today = crate::clock::china_date(st.clock.now());
     let e = credit::list_entry(&st.db, &ctx.actor, id, today)
         .await
         .or_page(lang)?;
@@ -506,7 +506,7 @@ async fn red_black_list(State(st): State<AppState>, ctx: Ctx, PQ(q): PQ<ListQuer
         ),
         None => None,
     };
-    let today = credit::china_date(st.clock.now());
+    let today = crate::clock::china_date(st.clock.now());
     let page = Page::new(q.page.unwrap_or(1), 50);
     let entries = credit::public_list(&st.db, list, None, today, &page)
         .await
@@ -597,7 +597,7 @@ async fn schemes_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
     let lang = ctx.lang;
     let schemes = credit::schemes(&st.db).await.or_page(lang)?;
     let issuer = credit::require_issuer(&ctx.actor).ok();
-    let today = credit::china_date(st.clock.now());
+    let today = crate::clock::china_date(st.clock.now());
     Ok(layout(
         &ctx,
         lang.pick("信用评价方案", "Credit schemes"),
@@ -645,7 +645,7 @@ async fn scheme_upload(
         .map_err(|e| AppError::invalid("region", &e.to_string()))
         .or_page(lang)?;
     let from = opt_date(lang, "effective_from", f.get("effective_from"))?
-        .unwrap_or_else(|| credit::china_date(st.clock.now()));
+        .unwrap_or_else(|| crate::clock::china_date(st.clock.now()));
     let Some(file) = uploads.first() else {
         return Err(AppError::invalid("file", "choose a file / 请选择文件")).or_page(lang);
     };

@@ -12,6 +12,8 @@ mod credit_pages;
 pub mod docs;
 pub mod error;
 pub mod extract;
+mod inspections_api;
+mod inspections_pages;
 pub mod open311;
 pub mod pages;
 
@@ -91,7 +93,7 @@ fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     #[openapi(
         info(title = "wuye API", description = "Registry of regions, compounds, rooms, owners, companies and contracts; import and export. Conventions: docs/api.md.", version = "1"),
         tags((name = "registry", description = "Places, people and companies"), (name = "import", description = "Bulk import and export"), (name = "figures", description = "Figures for regulators"), (name = "access", description = "Accounts, tokens and the audit log"),
-            (name = "orders", description = "Work orders: the closed loop"), (name = "decisions", description = "Owners' decisions: notice, roll, ballots, result"), (name = "assessment", description = "Ratings, rubrics, assessment runs, scores and rankings"), (name = "credit", description = "Credit ledger, grades, appeals, red and black list")),
+            (name = "orders", description = "Work orders: the closed loop"), (name = "decisions", description = "Owners' decisions: notice, roll, ballots, result"), (name = "assessment", description = "Ratings, rubrics, assessment runs, scores and rankings"), (name = "credit", description = "Credit ledger, grades, appeals, red and black list"), (name = "inspections", description = "Inspections, findings and rectification notices")),
         modifiers(&BearerAuth)
     )]
     struct ApiDoc;
@@ -109,6 +111,7 @@ fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::router())
         .merge(assessment_api::router())
+        .merge(inspections_api::router())
         .merge(credit_api::router())
         .split_for_parts()
 }
@@ -154,6 +157,7 @@ pub fn app_with_settings(
         .merge(api)
         .merge(pages::router().router)
         .merge(assessment_pages::router().router)
+        .merge(inspections_pages::router().router)
         .merge(credit_pages::router().router)
         .merge(system_routes().router)
         .fallback(pages::not_found)
@@ -235,6 +239,7 @@ pub fn route_list() -> Vec<(String, String)> {
         .routes
         .into_iter()
         .chain(assessment_pages::router().routes)
+        .chain(inspections_pages::router().routes)
         .chain(credit_pages::router().routes)
         .chain(system_routes().routes)
     {

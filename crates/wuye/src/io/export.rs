@@ -405,6 +405,56 @@ pub async fn export_bytes(
     }
 }
 
+/// A computed table (not a registry kind) as a file: CSV of the first sheet (UTF-8 with a BOM),
+/// or an .xlsx workbook with every sheet. For reports such as an assessment's ranking.
+pub fn write_sheets(format: FileFormat, sheets: &[Sheet]) -> Result<Vec<u8>, ExportError> {
+    match format {
+        FileFormat::Csv => {
+            let mut buf = b"\xEF\xBB\xBF".to_vec();
+            {
+                let mut w = csv::Writer::from_writer(&mut buf);
+                if let Some(sheet) = sheets.first() {
+                    w.write_record(&sheet.headers)?;
+                    for row in &sheet.rows {
+                        w.write_record(row)?;
+                    }
+                }
+                w.flush()?;
+            }
+            Ok(buf)
+        }
+        FileFormat::Xlsx => {
+            let mut wb = Workbook::new();
+            let bold = Format::new().set_bold();
+            for sheet in sheets {
+                if sheet.rows.len() >= 1_048_575 {
+                    return Err(ExportError::TooManyRows(sheet.rows.len() as u64));
+                }
+                let ws = wb.add_worksheet();
+                ws.set_name(&sheet.name)?;
+                for (c, h) in sheet.headers.iter().enumerate() {
+                    ws.write_string_with_format(0, c as u16, h, &bold)?;
+                    ws.set_column_width(c as u16, 14)?;
+                }
+                for (r, row) in sheet.rows.iter().enumerate() {
+                    for (c, v) in row.iter().enumerate() {
+                        ws.write_string(r as u32 + 1, c as u16, v)?;
+                    }
+                }
+            }
+            Ok(wb.save_to_buffer()?)
+        }
+    }
+}
+
+/// One sheet of [`write_sheets`].
+#[derive(Debug, Clone, Default)]
+pub struct Sheet {
+    pub name: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
 /// An empty import template: the header row, and in .xlsx a second sheet explaining each
 /// column (required or not, an example, what it means).
 pub fn template(kind: Kind, format: FileFormat) -> Result<Vec<u8>, ExportError> {

@@ -9,6 +9,6 @@ pub mod hotline;
 pub mod import;
 pub mod table;
 
-pub use export::{Audience, FileFormat, export_bytes, export_csv, template};
+pub use export::{Audience, FileFormat, Sheet, export_bytes, export_csv, template, write_sheets};
 pub use import::{ImportReport, import_file};
 pub use table::{Kind, RowError};

@@ -441,6 +441,28 @@ storage_test!(ratings_runs_and_public_rankings_over_http, |t| {
     );
     let fin = v["run_id"].as_i64().unwrap();
     let company_id = p["company_id"].as_i64().unwrap();
+    // The ranking as a spreadsheet: a column per rubric item, "无数据" where an item has none.
+    let csv = get(&app, &format!("/api/v1/assessment/runs/{fin}/export")).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let text = csv.text();
+    assert!(
+        text.contains("owners") && text.contains("福寿小区") && text.contains("无数据"),
+        "{text}"
+    );
+    let xlsx = get(&app, &format!("/api/v1/assessment/runs/{fin}/export?format=xlsx")).await;
+    assert_eq!(xlsx.status, StatusCode::OK);
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.body.clone())).unwrap();
+    use calamine::Reader;
+    assert_eq!(book.sheet_names(), ["项目 2026-10", "企业 2026-10"]);
+    let sheet = book.worksheet_range("项目 2026-10").unwrap();
+    assert_eq!(sheet.height(), 3, "a header and the two projects");
+    assert_eq!(
+        get(&app, &format!("/api/v1/assessment/runs/{fin}/export?format=pdf"))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
     let explain = get(&app, &format!("/assessment/runs/{fin}/{xq1}/{company_id}")).await;
     assert_eq!(explain.status, StatusCode::OK);
     assert!(explain.text().contains("业主满意度评价") && explain.text().contains("无数据"));
@@ -594,4 +616,86 @@ storage_test!(the_bottom_place_of_a_month_is_acted_on_at_the_close, |t| {
         .map(|p| (p.compound_code.as_str(), p.bottom_streak))
         .collect();
     assert_eq!(bottom, [("XQ6", 2)]);
+});
+
+storage_test!(inspections_and_overdue_notices_feed_the_score, |t| {
+    use wuye::inspections::{self, NewFinding, NewInspection, NewRectification};
+    seed(&t.db).await;
+    let cli = Actor::cli();
+    let s = Settings::shipped();
+    let xq1 = xq1(t).await;
+    let anju = id_of(t, "SELECT id FROM companies WHERE uscc = '91350100M000100Y43'").await;
+    owner_ratings(t, xq1, anju, "satisfied", 6, 1_000).await;
+    let db = &t.db;
+    wuye::db_run!(db, pool => sqlx::query("INSERT INTO ratings (rating_period, compound_id, company_id, rater_kind, rater_key, score, created_at) \
+        VALUES ('2026-10', $1, $2, 'community', 370705001001, 8000, $3)").bind(xq1).bind(anju).bind(datetime!(2026-10-10 02:00 UTC)).execute(pool).await.map(|_| ())).unwrap();
+    // An inspection on 10 October with two minor findings (2 points each), and a notice due
+    // on 20 October that nobody answered.
+    let at = datetime!(2026-10-10 02:00 UTC);
+    let new = NewInspection {
+        compound_id: xq1,
+        inspected_on: Some(date!(2026 - 10 - 10)),
+        ..Default::default()
+    };
+    let i = inspections::create_inspection(&t.db, &cli, &new, at)
+        .await
+        .unwrap();
+    let mut findings = Vec::new();
+    for _ in 0..2 {
+        let f = NewFinding {
+            category: "cleaning".into(),
+            severity: "minor".into(),
+            description: "楼道堆放杂物".into(),
+            place: None,
+            fixed_on_site: false,
+        };
+        findings.push(
+            inspections::add_finding(&t.db, &cli, i.id, &f, at)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    inspections::submit(&t.db, &cli, i.id, at).await.unwrap();
+    let n = NewRectification {
+        inspection_id: i.id,
+        finding_ids: findings,
+        deadline: Some(date!(2026 - 10 - 20)),
+        requirement: None,
+    };
+    inspections::issue(&t.db, &cli, &n, &s, at).await.unwrap();
+
+    let r = assessment::run(
+        &t.db,
+        &cli,
+        Period::parse("2026-10").unwrap(),
+        false,
+        &s,
+        datetime!(2026-11-05 02:00 UTC),
+    )
+    .await
+    .unwrap();
+    let e = assessment::explain(&t.db, &cli, r.run_id, xq1, anju)
+        .await
+        .unwrap();
+    let items = e.items[0].as_array().unwrap();
+    let inspection = items.iter().find(|i| i["key"] == "inspection").unwrap();
+    assert_eq!(
+        (inspection["n"].as_i64(), inspection["value"].as_i64()),
+        (Some(1), Some(9600)),
+        "{inspection}"
+    );
+    let overdue = e.items[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["key"] == "overdue_notices")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (overdue["events"].as_i64(), overdue["points"].as_i64()),
+        (Some(1), Some(200)),
+        "{overdue}"
+    );
+    assert_eq!(e.deducted, 200);
 });

@@ -370,6 +370,31 @@ storage_test!(a_company_sees_and_appeals_its_own_records_only, |t| {
     assert_eq!(v["records"][0]["appeal_until"], "2026-12-20");
     assert_eq!(v["records"][0]["evidence"][0]["name"], "照片");
     assert_eq!(v["standing"]["grade"], "c_missing");
+    // The ledger as a spreadsheet: the same reach (404 for the other company).
+    let r = get_as(&app, &format!("/api/v1/credit/companies/{anju_id}/export"), &anju).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.text().contains("3.00") && r.text().contains("事由(reason)"),
+        "{}",
+        r.text()
+    );
+    let r = get_as(
+        &app,
+        &format!("/api/v1/credit/companies/{anju_id}/export?format=xlsx"),
+        &anju,
+    )
+    .await;
+    assert!(r.body.starts_with(b"PK"), "an .xlsx is a zip");
+    assert_eq!(
+        get_as(
+            &app,
+            &format!("/api/v1/credit/companies/{anju_id}/export"),
+            &hongda
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
     let url = v["records"][0]["evidence"][0]["url"].as_str().unwrap().to_owned();
     let r = get_as(&app, &url, &anju).await;
     assert_eq!(r.status, StatusCode::OK);

@@ -58,6 +58,9 @@ fn rule(method: &str, path: &str, who: &Caller, out_of_scope: bool) -> Option<Ex
     if let Some(e) = crate::matrix_assessment::rule(method, path, who, out_of_scope) {
         return Some(e);
     }
+    if let Some(e) = crate::matrix_inspections::rule(method, path, who, out_of_scope) {
+        return Some(e);
+    }
     use Expect::*;
     let signed = who.role.is_some();
     let role = who.role;
@@ -488,6 +491,8 @@ storage_test!(every_role_on_every_route, |t| {
     .unwrap();
     let anju_id = wuye::db_read!(&t.db, pool => sqlx::query_as::<_, (i64,)>("SELECT id FROM companies WHERE uscc = '91350100M000100Y43'").fetch_one(pool).await).unwrap().0;
     let rubric_id = wuye::db_read!(&t.db, pool => sqlx::query_as::<_, (i64,)>("SELECT min(id) FROM rubrics").fetch_one(pool).await).unwrap().0;
+    // A submitted inspection of XQ1 with a finding on an issued notice, for the inspection routes.
+    let (inspection, finding, notice) = crate::inspections::seed_notice(&t.db, xq1).await;
 
     // The compound outside each regulator's jurisdiction (none for city and district).
     let outside = |name: &str| match name {
@@ -534,6 +539,12 @@ storage_test!(every_role_on_every_route, |t| {
                 };
                 let path = template
                     .replace("/api/v1/orders/{id}", &format!("/api/v1/orders/{order}"))
+                    .replace(
+                        "/inspections/findings/{id}",
+                        &format!("/inspections/findings/{finding}"),
+                    )
+                    .replace("/inspections/{id}", &format!("/inspections/{inspection}"))
+                    .replace("/rectifications/{id}", &format!("/rectifications/{notice}"))
                     .replace("/orders/{id}", &format!("/orders/{order}"))
                     .replace("/orders/new", &format!("/orders/new?compound={xq1}"))
                     .replace("/decisions/new", &format!("/decisions/new?compound={xq1}"))

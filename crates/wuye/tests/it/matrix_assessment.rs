@@ -28,6 +28,7 @@ pub(crate) fn rule(method: &str, path: &str, who: &Caller, _out_of_scope: bool) 
             | "/api/v1/assessment/runs"
             | "/api/v1/assessment/runs/{id}/scores"
             | "/api/v1/assessment/runs/{id}/companies"
+            | "/api/v1/assessment/runs/{id}/export"
             | "/api/v1/assessment/runs/{id}/scores/{compound}/{company}"
             | "/assessment/runs/{id}"
             | "/assessment/runs/{id}/{compound}/{company}",

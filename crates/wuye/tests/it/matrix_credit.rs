@@ -35,7 +35,10 @@ pub(crate) fn rule(method: &str, path: &str, who: &Caller, _out_of_scope: bool) 
             | "/api/v1/credit/settings",
         ) => Ok,
         // The ledger: regulators over the company and its own people; everyone else 404.
-        ("GET", "/credit/{id}" | "/api/v1/credit/companies/{id}") => match gate(true) {
+        (
+            "GET",
+            "/credit/{id}" | "/api/v1/credit/companies/{id}" | "/api/v1/credit/companies/{id}/export",
+        ) => match gate(true) {
             Ok if !reaches_anju => NotFound,
             e => e,
         },
