@@ -24,6 +24,9 @@ pub fn router() -> super::Listed {
         .post("/assessment/run", run_submit)
         .get("/assessment/runs/{id}", run_page)
         .get("/assessment/runs/{id}/{compound}/{company}", explain_page)
+        .get("/assessment/rubrics", rubrics_page)
+        .post("/assessment/rubrics", rubric_submit)
+        .post("/assessment/rubrics/{id}/publish", rubric_publish)
         .get("/rate", rate_page)
         .post("/rate", rate_submit)
 }
@@ -194,6 +197,7 @@ async fn runs_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
                 }
                 p.muted { (lang.pick("命令行：wuye assess --period 2026-10 [--close]。已结算的考核期再次运行只核对、不改写。", "Command line: wuye assess --period 2026-10 [--close]. Running a closed period again only checks it; nothing is rewritten.")) }
             }
+            p { a href="/assessment/rubrics" { (lang.pick("考核细则（版本）", "Rubrics (versions)")) } " · " a href="/inspections" { (lang.pick("监督检查", "Inspections")) } " · " a href="/rectifications" { (lang.pick("整改通知", "Rectification notices")) } }
             div.scroll { table.list {
                 thead { tr { th { (lang.pick("考核期", "Period")) } th { (lang.pick("类型", "Kind")) } th { (lang.pick("截至", "As of")) } th.num { (lang.pick("评定/项目", "Rated/projects")) } } }
                 tbody { @for r in &runs { tr {
@@ -488,4 +492,137 @@ async fn rate_submit(
         .map_err(AppError::from)
         .or_page(lang)?;
     Ok(Redirect::to(&format!("/rate?done={}", f.compound_id)).into_response())
+}
+
+/// Rubric versions (public: they are published rules), and for city administrators and
+/// district officers a form to edit the newest as a new draft, and to publish drafts.
+async fn rubrics_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
+    rubrics_markup(&st, &ctx, None, None).await
+}
+
+async fn rubrics_markup(
+    st: &AppState,
+    ctx: &Ctx,
+    draft: Option<&RubricForm>,
+    errors: Option<&[wuye_model::assessment::RubricError]>,
+) -> PageResult {
+    let lang = ctx.lang;
+    let versions = assessment::rubrics(&st.db)
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    let editor = ctx.actor.require_admin(true).ok();
+    let csv = draft
+        .map(|d| d.csv.clone())
+        .or_else(|| {
+            versions
+                .iter()
+                .find(|v| v.state == "published")
+                .map(|v| v.csv.clone())
+        })
+        .unwrap_or_else(|| wuye_model::assessment::Rubric::default_csv().to_owned());
+    let region = draft
+        .map(|d| d.region_code.clone())
+        .or_else(|| editor.flatten().map(|r| r.to_string()))
+        .unwrap_or_default();
+    Ok(layout(
+        ctx,
+        lang.pick("考核细则", "Rubrics"),
+        "/assessment",
+        html! {
+            p.muted { (lang.pick("考核细则是数据：每一版本一经发布不再修改；修改即形成新版本，自生效日起的考核期使用，旧结果保留其版本。列说明见 docs/assessment.md §2。",
+                "A rubric is data: a published version never changes; an edit is a new version for periods from its effective date, and old results keep theirs. Columns: docs/assessment.md §2.")) }
+            div.scroll { table.list {
+                thead { tr { th { (lang.pick("区划", "Region")) } th.num { (lang.pick("版本", "Version")) } th { (lang.pick("名称", "Name")) } th { (lang.pick("生效", "From")) } th { (lang.pick("状态", "State")) } th {} } }
+                tbody { @for v in &versions { tr {
+                    td { (v.region_code) } td.num { (v.version) } td { (v.name) } td { (v.effective_from) }
+                    td { @if v.state == "published" { span.tag { (lang.pick("已发布", "published")) } } @else { span.tag.alt { (lang.pick("草稿", "draft")) } } }
+                    td { @if v.state == "draft" && editor.is_some() {
+                        form method="post" action={ "/assessment/rubrics/" (v.id) "/publish" } {
+                            input type="hidden" name="csrf" value=(ctx.csrf());
+                            button type="submit" { (lang.pick("发布", "Publish")) }
+                        }
+                    } }
+                } } }
+            } }
+            @if let Some(errors) = errors {
+                div.error-box { p { (lang.pick("文件有误，未保存：", "Not saved; the file has errors:")) }
+                    table.list { tbody { @for e in errors { tr { td.num { (e.line) } td { (e.column) } td { (e.value) } td { (e.message) } } } } }
+                }
+            }
+            @if editor.is_some() {
+                h2 { (lang.pick("编辑为新草稿", "Edit as a new draft")) }
+                form.import method="post" action="/assessment/rubrics" {
+                    input type="hidden" name="csrf" value=(ctx.csrf());
+                    label { (lang.pick("区划代码（市或区县）", "Region code (city or district)")) " " input type="text" name="region_code" required value=(region); }
+                    label { (lang.pick("生效日期", "Effective from")) " " input type="date" name="effective_from" required value=(draft.map(|d| d.effective_from.clone()).unwrap_or_default()); }
+                    textarea name="csv" rows="24" spellcheck="false" style="width:100%;font-family:monospace;font-size:.8rem" { (csv) }
+                    button type="submit" { (lang.pick("保存草稿", "Save draft")) }
+                }
+            }
+        },
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct RubricForm {
+    csrf: String,
+    region_code: String,
+    effective_from: String,
+    csv: String,
+}
+
+async fn rubric_submit(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    PForm(f): PForm<RubricForm>,
+) -> Result<Response, PageError> {
+    let lang = ctx.lang;
+    ctx.check_csrf(&f.csrf)?;
+    ctx.actor
+        .require_admin(true)
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    let region = wuye_model::RegionCode::parse(f.region_code.trim())
+        .map_err(|e| AppError::invalid("region_code", &e.to_string()))
+        .or_page(lang)?;
+    let from = time::Date::parse(
+        f.effective_from.trim(),
+        &time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| {
+        AppError::invalid(
+            "effective_from",
+            "a date such as 2027-01-01 / 日期格式如 2027-01-01",
+        )
+    })
+    .or_page(lang)?;
+    match assessment::draft_rubric(&st.db, &ctx.actor, region, &f.csv, from, st.clock.now()).await {
+        Ok(_) => Ok(Redirect::to("/assessment/rubrics").into_response()),
+        Err(assessment::AssessError::Rubric(rows)) => {
+            let page = rubrics_markup(&st, &ctx, Some(&f), Some(&rows)).await?;
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(AppError::from(e)).or_page(lang),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn rubric_publish(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    PForm(f): PForm<CsrfForm>,
+) -> Result<Response, PageError> {
+    let lang = ctx.lang;
+    ctx.check_csrf(&f.csrf)?;
+    assessment::publish_rubric(&st.db, &ctx.actor, id, st.clock.now())
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    Ok(Redirect::to("/assessment/rubrics").into_response())
 }

@@ -602,6 +602,8 @@ storage_test!(every_role_on_every_route, |t| {
                     ("POST", "/api/v1/ratings") => (serde_json::json!({"compound_id": xq1, "level": "satisfied", "score": "80"}).to_string(), "application/json"),
                     ("POST", "/rate") => (format!("csrf={}&compound_id={xq1}&level=satisfied&score=80", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/api/v1/assessment/runs") => (r#"{"period": "2025-12"}"#.into(), "application/json"),
+                    ("POST", "/assessment/rubrics") => (format!("csrf={}&region_code=370705&effective_from=2027-01-01&csv=x", who.csrf), "application/x-www-form-urlencoded"),
+                    ("POST", "/assessment/rubrics/{id}/publish") => (format!("csrf={}", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/assessment/run") => (format!("csrf={}&period=2025-12", who.csrf), "application/x-www-form-urlencoded"),
                     ("POST", "/api/v1/assessment/rubrics") => (serde_json::json!({"region_code": "370705", "effective_from": "2027-01-01", "csv": wuye_model::assessment::Rubric::default_csv()}).to_string(), "application/json"),
                     ("POST", "/api/v1/assessment/deductions") => (serde_json::json!({"compound_id": xq1, "company_id": anju_id, "dated_on": "2026-10-15", "points": "1", "reason": "矩阵"}).to_string(), "application/json"),

@@ -31,8 +31,16 @@ pub(crate) fn rule(method: &str, path: &str, who: &Caller, _out_of_scope: bool) 
             | "/api/v1/assessment/runs/{id}/export"
             | "/api/v1/assessment/runs/{id}/scores/{compound}/{company}"
             | "/assessment/runs/{id}"
-            | "/assessment/runs/{id}/{compound}/{company}",
+            | "/assessment/runs/{id}/{compound}/{company}"
+            | "/assessment/rubrics",
         ) => Ok,
+        // The page form sends a file that is not a rubric: its errors come back (422).
+        ("POST", "/assessment/rubrics") => {
+            match gate(matches!(role, Some(Role::CityAdmin | Role::DistrictOfficer))) {
+                Ok => Unprocessable,
+                e => e,
+            }
+        }
         ("GET", "/api/v1/ratings") => gate(true),
         // Raters: the owner of XQ1 and the street over it; the committee is XQ2's and the
         // community officer's is another community (404); nobody else rates.
@@ -54,11 +62,13 @@ pub(crate) fn rule(method: &str, path: &str, who: &Caller, _out_of_scope: bool) 
         }
         // The shipped default rubric belongs to the top region (the province here), outside
         // the city administrator's and the district officer's reach (404).
-        ("POST", "/api/v1/assessment/rubrics/{id}/publish") => match role {
-            None => SignIn,
-            Some(Role::CityAdmin | Role::DistrictOfficer) => NotFound,
-            Some(_) => Forbidden,
-        },
+        ("POST", "/api/v1/assessment/rubrics/{id}/publish" | "/assessment/rubrics/{id}/publish") => {
+            match role {
+                None => SignIn,
+                Some(Role::CityAdmin | Role::DistrictOfficer) => NotFound,
+                Some(_) => Forbidden,
+            }
+        }
         ("POST", "/api/v1/assessment/deductions") => gate(matches!(
             role,
             Some(Role::CityAdmin | Role::DistrictOfficer | Role::StreetOfficer)
