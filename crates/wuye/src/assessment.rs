@@ -89,21 +89,8 @@ fn month_of(d: Date) -> Result<Period, AssessError> {
 
 /// Parses a score given as points ("85", "85.5", "85.50") into hundredths, 0–100.
 pub fn parse_points(text: &str) -> Option<i64> {
-    let t = text.trim();
-    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
-    if whole.is_empty() || whole.len() > 3 || frac.len() > 2 || !whole.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    if !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let w: i64 = whole.parse().ok()?;
-    let f: i64 = if frac.is_empty() {
-        0
-    } else {
-        format!("{frac:0<2}").parse().ok()?
-    };
-    let v = w * 100 + f;
+    // The registry's exact decimal parser (two places at most), bounded to 0–100 points.
+    let v = wuye_model::Area::parse(text).ok()?.hundredths();
     (0..=10_000).contains(&v).then_some(v)
 }
 
@@ -1407,6 +1394,8 @@ pub struct Explanation {
     /// The orders filed in the period that fed the work-order items (ids), for those who may
     /// read them (regulators and the company).
     pub order_ids: Vec<i64>,
+    /// The names of the rubric's items and deduction rows, by key: `(key, zh, en)`.
+    pub names: Vec<(String, String, String)>,
 }
 
 /// Explains one project's score in a run.
@@ -1449,7 +1438,21 @@ pub async fn explain(
     } else {
         Vec::new()
     };
+    let (body,): (String,) = db_read!(db, pool => sqlx::query_as("SELECT body FROM rubrics WHERE id = $1").bind(rubric_id).fetch_one(pool).await)?;
+    let rubric: Rubric = serde_json::from_str(&body)?;
+    let names = rubric
+        .items()
+        .iter()
+        .map(|i| (i.key.clone(), i.name_zh.clone(), i.name_en.clone()))
+        .chain(
+            rubric
+                .deductions()
+                .iter()
+                .map(|d| (d.key.clone(), d.name_zh.clone(), d.name_en.clone())),
+        )
+        .collect();
     Ok(Explanation {
+        names,
         run,
         project,
         rubric_id,

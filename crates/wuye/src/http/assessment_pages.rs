@@ -50,13 +50,13 @@ fn stars(n: Option<i64>) -> String {
     format!("{}{}", "★".repeat(n), "☆".repeat(5 - n))
 }
 
-/// A score out of 100 as a bar (inline SVG).
+/// A score out of 100 as a bar (inline SVG; the width is the score itself, "71.58").
 fn score_bar(score: Option<i64>) -> Markup {
-    let w = score.unwrap_or(0).clamp(0, 10_000) as f64 / 100.0;
+    let w = points(score.unwrap_or(0).clamp(0, 10_000));
     html! {
-        svg.bar viewBox="0 0 100 8" preserveAspectRatio="none" role="img" aria-label=(score.map(points).unwrap_or_default()) {
+        svg.bar viewBox="0 0 100 8" preserveAspectRatio="none" role="img" aria-label=(w) {
             rect x="0" y="0" width="100" height="8" fill="#e5e7eb" {}
-            rect x="0" y="0" width=(format!("{w:.2}")) height="8" fill="#15803d" {}
+            rect x="0" y="0" width=(w) height="8" fill="#15803d" {}
         }
     }
 }
@@ -287,31 +287,6 @@ fn raw(item: &serde_json::Value, num: &str, den: &str) -> String {
     points(i64::try_from(h).unwrap_or(0))
 }
 
-/// An item's label by its rubric key (the default rubric's names; other keys as they are).
-fn item_label(lang: Lang, key: &str) -> String {
-    let names = [
-        ("owners", "业主满意度评价", "Owner satisfaction rating"),
-        ("committee", "业主委员会评价", "Owners' committee rating"),
-        ("area", "社区和街道评价", "Community and street rating"),
-        ("on_time", "工单按时办结率", "Orders resolved on time"),
-        ("order_satisfaction", "工单满意率", "Work-order satisfaction"),
-        ("reopen", "工单重办率", "Work-order reopen rate"),
-        ("complaints", "每百户工单量", "Orders per 100 households"),
-        ("inspection", "监督检查", "Inspection findings"),
-        (
-            "interview_orders",
-            "约谈督办工单",
-            "Orders escalated to interview",
-        ),
-        ("overdue_notices", "整改逾期", "Overdue rectification notices"),
-        ("regulator", "监管扣分", "Regulator deductions"),
-    ];
-    names
-        .iter()
-        .find(|(k, _, _)| *k == key)
-        .map_or_else(|| key.to_owned(), |(_, zh, en)| lang.pick(zh, en).to_owned())
-}
-
 async fn explain_page(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -327,6 +302,14 @@ async fn explain_page(
     let items = e.items.get(0).and_then(|v| v.as_array()).unwrap_or(&empty);
     let deductions = e.items.get(1).and_then(|v| v.as_array()).unwrap_or(&empty);
     let num = |v: &serde_json::Value| v.as_i64().unwrap_or(0);
+    // Items are named as the rubric version that scored them names them.
+    let label = |v: &serde_json::Value| {
+        let key = v["key"].as_str().unwrap_or("");
+        e.names
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map_or_else(|| key.to_owned(), |(_, zh, en)| lang.pick(zh, en).to_owned())
+    };
     Ok(layout(
         &ctx,
         &p.compound_name,
@@ -347,7 +330,7 @@ async fn explain_page(
             div.scroll { table.list {
                 thead { tr { th { (lang.pick("项目", "Item")) } th.num { (lang.pick("权重", "Weight")) } th.num { (lang.pick("样本", "Sample")) } th.num { (lang.pick("原始值", "Raw")) } th.num { (lang.pick("区县均值", "District mean")) } th.num { "k" } th.num { (lang.pick("得分", "Score")) } } }
                 tbody { @for it in items { tr {
-                    td { (item_label(lang, it["key"].as_str().unwrap_or(""))) @if let Some(r) = it[lang.pick("reason_zh", "reason_en")].as_str().filter(|r| !r.is_empty()) { br; span.muted { (r) } } }
+                    td { (label(it)) @if let Some(r) = it[lang.pick("reason_zh", "reason_en")].as_str().filter(|r| !r.is_empty()) { br; span.muted { (r) } } }
                     td.num { (points(num(&it["weight_bp"]))) "%" }
                     td.num { (num(&it["n"])) }
                     td.num { (raw(it, "num", "den")) }
@@ -361,7 +344,7 @@ async fn explain_page(
             @if let Some(w) = e.weighted { p { (lang.pick("加权得分 ", "Weighted ")) b { (points(w)) } " − " (lang.pick("扣分 ", "deductions ")) b { (points(e.deducted)) } } }
             @if deductions.iter().any(|d| num(&d["points"]) > 0) {
                 table.list { tbody { @for d in deductions.iter().filter(|d| num(&d["points"]) > 0) { tr {
-                    td { (item_label(lang, d["key"].as_str().unwrap_or(""))) } td.num { (num(&d["events"])) } td.num { "−" (points(num(&d["points"]))) }
+                    td { (label(d)) } td.num { (num(&d["events"])) } td.num { "−" (points(num(&d["points"]))) }
                 } } } }
             }
             h3 { (lang.pick("输入（评价按等级计数，不显示评价人）", "Inputs (ratings as counts per level; no rater is shown)")) }
