@@ -824,6 +824,9 @@ impl Rubric {
         let mut stars: Vec<(&Row, Option<i64>)> = Vec::new();
         let mut actions: Vec<(u64, ActionRow)> = Vec::new();
         let mut weights_ok = true;
+        // Every valid weight counts toward the sum, also on a row refused for its source or
+        // parameters: otherwise that row's error brings a second, false one about the sum.
+        let mut total: i64 = 0;
         for row in &rows {
             if !check_row_common(row, &RUBRIC_SECTIONS, &[], &mut seen, &mut check) {
                 continue;
@@ -862,7 +865,10 @@ impl Rubric {
                 }
                 "item" => {
                     let weight = match decimal_in(&row.value, 1, 10_000) {
-                        Ok(w) => Some(w),
+                        Ok(w) => {
+                            total += w;
+                            Some(w)
+                        }
                         Err(m) => {
                             weights_ok = false;
                             check.fail(row.line, "value", &row.value, format!("weight (%): {m}"));
@@ -933,7 +939,6 @@ impl Rubric {
                 "缺少 rubric 行（细则编号和名称）",
             );
         }
-        let total: i64 = items.iter().map(|i| i.weight_bp).sum();
         if weights_ok && !rows.is_empty() && total != 10_000 {
             check.fail2(
                 0,
@@ -3087,6 +3092,15 @@ mod tests {
         for (_, _, m) in found {
             assert!(m.contains(" / "), "bilingual: {m}");
         }
+    }
+
+    #[test]
+    fn a_row_refused_for_its_source_brings_no_false_error_about_the_sum() {
+        // The weights still add up to 100: only the source is wrong, and only it is reported.
+        let text = Rubric::default_csv().replace("45.00,owner_rating", "45.00,owner_ratings");
+        let found = errors_of(&text);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].1, "source");
     }
 
     #[test]

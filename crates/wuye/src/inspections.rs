@@ -728,13 +728,9 @@ pub async fn add_photo(
             "检查已提交，问题不可再修改",
         ));
     }
-    let (ct, clean) = crate::media::clean_photo(bytes).map_err(|_| {
-        invalid(
-            "photo",
-            "a photo must be a JPEG, PNG or WebP image of at most 10 MB",
-            "照片须为 10 MB 以内的 JPEG、PNG 或 WebP 图片",
-        )
-    })?;
+    // The photo's own reason (too large, not a photo, damaged), as orders::add_photo gives it.
+    let (ct, clean) =
+        crate::media::clean_photo(bytes).map_err(|e| InspectionError::Invalid("photo", e.to_string()))?;
     let (count,): (i64,) = db_read!(db, pool => sqlx::query_as("SELECT count(*) FROM finding_photos WHERE finding_id = $1")
         .bind(finding_id).fetch_one(pool).await)?;
     if count >= MAX_PHOTOS {
@@ -746,8 +742,8 @@ pub async fn add_photo(
     let file_id = files.put(&clean, ct, now).await?;
     let now = db_time(now);
     let sql = "INSERT INTO finding_photos (finding_id, position, file_id, added_by, added_at) \
-        SELECT $1, count(*) + 1, $2, $3, $4 FROM finding_photos WHERE finding_id = $1 HAVING count(*) < 9 RETURNING position";
-    let row: Option<(i64,)> = db_run!(db, pool => sqlx::query_as(sql).bind(finding_id).bind(&file_id).bind(actor.user_id).bind(now).fetch_optional(pool).await)?;
+        SELECT $1, count(*) + 1, $2, $3, $4 FROM finding_photos WHERE finding_id = $1 HAVING count(*) < $5 RETURNING position";
+    let row: Option<(i64,)> = db_run!(db, pool => sqlx::query_as(sql).bind(finding_id).bind(&file_id).bind(actor.user_id).bind(now).bind(MAX_PHOTOS).fetch_optional(pool).await)?;
     let (position,) =
         row.ok_or_else(|| refused("a finding has at most nine photos", "每个问题最多 9 张照片"))?;
     Ok(position)
@@ -1039,7 +1035,7 @@ pub async fn issue(
     let mut attempt = 0;
     let id = loop {
         attempt += 1;
-        let res: Result<i64, sqlx::Error> = db_run!(db, pool => async {
+        let res: Result<Option<i64>, sqlx::Error> = db_run!(db, pool => async {
             let mut tx = pool.begin().await?;
             let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM rectifications WHERE number LIKE $1")
                 .bind(format!("{prefix}%")).fetch_one(&mut *tx).await?;
@@ -1049,17 +1045,31 @@ pub async fn issue(
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'issued', 1, $9, 0, $10) RETURNING id")
                 .bind(&number).bind(compound_id).bind(company_id).bind(new.inspection_id).bind(actor.user_id).bind(issuing)
                 .bind(now).bind(deadline).bind(&requirement).bind(escalate_at).fetch_one(&mut *tx).await?;
+            // Claimed in the write itself: two notices issued at once cannot both take a finding.
             for fid in &new.finding_ids {
-                sqlx::query("UPDATE findings SET rectification_id = $1 WHERE id = $2").bind(id).bind(fid).execute(&mut *tx).await?;
+                let claimed = sqlx::query("UPDATE findings SET rectification_id = $1 WHERE id = $2 AND inspection_id = $3 AND withdrawn_at IS NULL \
+                    AND (rectification_id IS NULL OR rectification_id IN (SELECT id FROM rectifications WHERE state = 'withdrawn'))")
+                    .bind(id).bind(fid).bind(new.inspection_id).execute(&mut *tx).await?.rows_affected();
+                if claimed != 1 {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
             }
             sqlx::query("INSERT INTO rectification_events (rectification_id, at, actor_user_id, actor, action, from_state, to_state, deadline, note) \
                 VALUES ($1, $2, $3, $4, 'issue', NULL, 'issued', $5, $6)")
                 .bind(id).bind(now).bind(actor.user_id).bind(&login).bind(deadline).bind(&requirement).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(id)
+            Ok(Some(id))
         }.await);
         match res {
-            Ok(id) => break id,
+            Ok(Some(id)) => break id,
+            Ok(None) => {
+                return Err(invalid(
+                    "finding_ids",
+                    "every finding must be of this inspection, not withdrawn and not on another notice",
+                    "问题须属于本次检查、未撤回且未列入其他整改通知",
+                ));
+            }
             Err(e) => {
                 let e = DbError::from(e);
                 if attempt < 5 && e.is_constraint() {

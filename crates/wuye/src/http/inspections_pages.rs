@@ -337,6 +337,13 @@ async fn finding_add(
     if photos.len() as i64 > inspections::MAX_PHOTOS {
         return Err(AppError::invalid("photo", "at most nine photos / 最多 9 张照片")).or_page(lang);
     }
+    // Every photo is checked before the finding is written, so a bad one saves nothing (a
+    // resubmitted form would otherwise record the finding twice).
+    for p in &photos {
+        crate::media::clean_photo(p)
+            .map_err(|e| AppError::invalid("photo", &e.to_string()))
+            .or_page(lang)?;
+    }
     let new = NewFinding {
         category: field(&f, "category").to_owned(),
         severity: field(&f, "severity").to_owned(),
