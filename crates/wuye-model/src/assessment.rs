@@ -69,7 +69,7 @@ vocabulary! {
 // ---------------------------------------------------------------------------------------------
 
 /// `num ÷ den` rounded half away from zero; `den` must not be 0 (0 is returned then).
-fn round_div(num: i128, den: i128) -> i128 {
+pub fn round_div(num: i128, den: i128) -> i128 {
     if den == 0 {
         return 0;
     }

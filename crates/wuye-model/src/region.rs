@@ -215,6 +215,18 @@ impl RegionCode {
         }
     }
 
+    /// The ancestor of this code at `level`: itself when it is at that level or above it.
+    pub const fn at_level(self, level: RegionLevel) -> RegionCode {
+        let mut c = self;
+        while (c.level() as u8) > (level as u8) {
+            match c.parent() {
+                Some(p) => c = p,
+                None => break,
+            }
+        }
+        c
+    }
+
     /// Every code in this code's subtree (itself included) as an inclusive integer range.
     /// Jurisdiction filters are this range as a SQL predicate.
     pub const fn subtree(self) -> RangeInclusive<i64> {
@@ -310,6 +322,22 @@ mod tests {
         assert_eq!(code("420102").to_string(), "420102000000");
         assert_eq!(code("310115015").to_string(), "310115015000");
         assert_eq!(code("310115015").short(), "310115015");
+    }
+
+    #[test]
+    fn ancestors_at_a_level() {
+        let c = code("310115015001");
+        assert_eq!(c.at_level(RegionLevel::Street), code("310115015000"));
+        assert_eq!(c.at_level(RegionLevel::District), code("310115000000"));
+        assert_eq!(c.at_level(RegionLevel::City), code("310100000000"));
+        assert_eq!(c.at_level(RegionLevel::Community), c);
+        // Already above the level: itself.
+        assert_eq!(code("310115").at_level(RegionLevel::Street), code("310115"));
+        // A province-administered county skips the prefecture.
+        assert_eq!(
+            code("429004001000").at_level(RegionLevel::City),
+            code("420000000000")
+        );
     }
 
     #[test]

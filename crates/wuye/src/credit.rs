@@ -209,18 +209,6 @@ pub async fn set_settings(
 // ---------------------------------------------------------------------------------------------
 // Regions and reach
 
-/// The ancestor of `code` at `level` (itself when it is at that level or above).
-fn ancestor(code: RegionCode, level: RegionLevel) -> RegionCode {
-    let mut c = code;
-    while c.level() > level {
-        match c.parent() {
-            Some(p) => c = p,
-            None => break,
-        }
-    }
-    c
-}
-
 /// The authority a regulator acts for: their region; the command line acts for the city of
 /// the company (or of `fallback`).
 fn authority(actor: &Actor, fallback: Option<i64>) -> Result<i64, CreditError> {
@@ -229,7 +217,7 @@ fn authority(actor: &Actor, fallback: Option<i64>) -> Result<i64, CreditError> {
     }
     fallback
         .and_then(|r| RegionCode::from_i64(r).ok())
-        .map(|r| ancestor(r, RegionLevel::City).as_i64())
+        .map(|r| r.at_level(RegionLevel::City).as_i64())
         .ok_or_else(|| {
             invalid(
                 "company_id",
@@ -371,8 +359,8 @@ pub async fn scheme_for(
         let s = shipped()?;
         return Ok((scheme_ref(None, None, None, None, &s), s));
     };
-    let district = ancestor(code, RegionLevel::District).as_i64();
-    let city = ancestor(code, RegionLevel::City).as_i64();
+    let district = code.at_level(RegionLevel::District).as_i64();
+    let city = code.at_level(RegionLevel::City).as_i64();
     let rows: Vec<SchemeRow> = db_read!(db, pool => sqlx::query_as(
         "SELECT id, region_code, version, effective_from, body FROM credit_schemes \
          WHERE state = 'published' AND region_code IN ($1, $2) AND effective_from <= $3 ORDER BY version DESC")
@@ -596,8 +584,6 @@ pub struct EvidenceFile {
     pub url: String,
 }
 
-/// The largest evidence file.
-pub const MAX_EVIDENCE_BYTES: usize = 20 * 1024 * 1024;
 /// Most files per record, appeal or list entry.
 pub const MAX_EVIDENCE: i64 = 9;
 
@@ -617,25 +603,8 @@ async fn store_uploads(
     }
     let mut checked = Vec::with_capacity(uploads.len());
     for (i, u) in uploads.iter().enumerate() {
-        if u.bytes.len() > MAX_EVIDENCE_BYTES {
-            return Err(invalid(
-                "evidence",
-                "an evidence file is at most 20 MB",
-                "单个证据文件不超过 20 MB",
-            ));
-        }
-        let (ct, clean): (&'static str, std::borrow::Cow<[u8]>) = if u.bytes.starts_with(b"%PDF-") {
-            ("application/pdf", std::borrow::Cow::Borrowed(u.bytes.as_slice()))
-        } else {
-            let (ct, cleaned) = crate::media::clean_photo(&u.bytes).map_err(|_| {
-                invalid(
-                    "evidence",
-                    "evidence is a PDF, or a JPEG, PNG or WebP image",
-                    "证据材料须为 PDF 或 JPEG、PNG、WebP 图片",
-                )
-            })?;
-            (ct, std::borrow::Cow::Owned(cleaned))
-        };
+        let (ct, clean) = crate::media::clean_document(&u.bytes)
+            .map_err(|e| CreditError::Invalid("evidence", e.to_string()))?;
         let name = u.name.trim();
         if name.chars().count() > 200 {
             return Err(invalid(
@@ -940,28 +909,6 @@ impl Source {
     };
 }
 
-async fn company_users(db: &Db, company_id: i64) -> Result<Vec<i64>, DbError> {
-    let rows: Vec<(i64,)> = db_read!(db, pool => sqlx::query_as(
-        "SELECT id FROM users WHERE scope_company = $1 AND role IN ('company_admin', 'company_staff') AND disabled = $2 ORDER BY id")
-        .bind(company_id).bind(false).fetch_all(pool).await)?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
-}
-
-/// Tells every account of the company.
-async fn notify_company(
-    db: &Db,
-    company_id: i64,
-    kind: &str,
-    zh: &str,
-    en: &str,
-    now: OffsetDateTime,
-) -> Result<(), DbError> {
-    for id in company_users(db, company_id).await? {
-        crate::notify::user(db, id, kind, None, zh, en, now).await?;
-    }
-    Ok(())
-}
-
 /// Issues a manual record with its evidence (`issue_from` with [`Source::MANUAL`]).
 pub async fn issue(
     db: &Db,
@@ -1079,7 +1026,7 @@ pub async fn issue_from(
         CreditKind::Good => ("良好信息", "good"),
         CreditKind::Bad => ("不良信息", "bad"),
     };
-    notify_company(
+    crate::notify::company(
         db,
         co.id,
         "credit_record",
@@ -1707,7 +1654,7 @@ pub async fn decide(
         ),
         _ => ("驳回，原记录继续有效", "rejected: the record stands"),
     };
-    notify_company(
+    crate::notify::company(
         db,
         a.company_id,
         "credit_appeal_decided",
@@ -2002,7 +1949,7 @@ pub async fn add_to_list(
         now,
     )
     .await?;
-    notify_company(
+    crate::notify::company(
         db,
         co.id,
         "credit_list",
@@ -2065,7 +2012,7 @@ pub async fn revoke(
         now,
     )
     .await?;
-    notify_company(
+    crate::notify::company(
         db,
         company_id,
         "credit_list",

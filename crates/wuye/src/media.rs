@@ -43,6 +43,31 @@ pub fn clean_photo(bytes: &[u8]) -> Result<(&'static str, Vec<u8>), PhotoError> 
     Ok((ct, cleaned))
 }
 
+/// The largest document (a PDF or an image) accepted as evidence, minutes or a notice's file.
+pub const MAX_DOCUMENT_BYTES: usize = 20 * 1024 * 1024;
+
+/// Why a document is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentError {
+    #[error("a file is at most 20 MB / 单个文件不超过 20 MB")]
+    TooLarge,
+    #[error("a file is a PDF, or a JPEG, PNG or WebP image / 文件须为 PDF 或 JPEG、PNG、WebP 图片")]
+    Unsupported,
+}
+
+/// Checks a document by its content: a PDF is kept as it is, an image is cleaned like a
+/// photo. Returns its content type and the bytes to store.
+pub fn clean_document(bytes: &[u8]) -> Result<(&'static str, std::borrow::Cow<'_, [u8]>), DocumentError> {
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(DocumentError::TooLarge);
+    }
+    if bytes.starts_with(b"%PDF-") {
+        return Ok(("application/pdf", std::borrow::Cow::Borrowed(bytes)));
+    }
+    let (ct, cleaned) = clean_photo(bytes).map_err(|_| DocumentError::Unsupported)?;
+    Ok((ct, std::borrow::Cow::Owned(cleaned)))
+}
+
 /// Drops APP1 segments (EXIF, XMP) of a JPEG; everything from the start of scan on is copied.
 fn strip_jpeg(b: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(b.len());
@@ -191,6 +216,22 @@ mod tests {
         assert_eq!(
             u32::from_le_bytes([out[4], out[5], out[6], out[7]]) as usize,
             out.len() - 8
+        );
+    }
+
+    #[test]
+    fn documents_are_pdfs_or_images() {
+        assert_eq!(
+            clean_document(b"%PDF-1.7 minutes").map(|(ct, _)| ct),
+            Ok("application/pdf")
+        );
+        assert_eq!(
+            clean_document(b"PK\x03\x04 a zip").map(|(ct, _)| ct),
+            Err(DocumentError::Unsupported)
+        );
+        assert_eq!(
+            clean_document(&vec![b'%'; MAX_DOCUMENT_BYTES + 1]).map(|(ct, _)| ct),
+            Err(DocumentError::TooLarge)
         );
     }
 

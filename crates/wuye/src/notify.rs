@@ -60,6 +60,37 @@ pub async fn user(
     Ok(())
 }
 
+/// To every active account of a company (its administrators and staff).
+pub async fn company(
+    db: &Db,
+    company_id: i64,
+    kind: &str,
+    zh: &str,
+    en: &str,
+    now: OffsetDateTime,
+) -> Result<(), DbError> {
+    let now = crate::clock::db_time(now);
+    let sql = "INSERT INTO notifications (user_id, kind, text_zh, text_en, created_at) \
+        SELECT id, $2, $3, $4, $5 FROM users WHERE scope_company = $1 AND role IN ('company_admin', 'company_staff') AND disabled = $6";
+    db_run!(db, pool => sqlx::query(sql).bind(company_id).bind(kind).bind(zh).bind(en).bind(now).bind(false).execute(pool).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// To the staff of an authority (a region's inbox).
+pub async fn region(
+    db: &Db,
+    region: i64,
+    kind: &str,
+    zh: &str,
+    en: &str,
+    now: OffsetDateTime,
+) -> Result<(), DbError> {
+    let now = crate::clock::db_time(now);
+    db_run!(db, pool => sqlx::query("INSERT INTO notifications (region_code, kind, text_zh, text_en, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(region).bind(kind).bind(zh).bind(en).bind(now).execute(pool).await.map(|_| ()))?;
+    Ok(())
+}
+
 /// To everyone who reported an order: its own reporter and the reporters of every duplicate
 /// merged into it (issue 4 §6: merging keeps every reporter informed).
 pub async fn reporters(
