@@ -21,7 +21,7 @@ use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 use wuye_model::assessment::{
     BottomScope, CompanyScore, OrderCounts, ProjectInput, ProjectScore, RankSettings, Rubric, RubricError,
-    ScoreStatus,
+    ScoreStatus, format_hundredths,
 };
 use wuye_model::{Period, PeriodKind, RegionCode, Role};
 
@@ -614,7 +614,10 @@ pub async fn run(
     )
     .await?;
     let bottom = if close && period.kind() == PeriodKind::Month {
-        record_actions(db, actor, &pname, run_id, &rubrics, &projects, &scores, now).await?
+        record_actions(
+            db, actor, &pname, run_id, &rubrics, &projects, &scores, settings, now,
+        )
+        .await?
     } else {
         0
     };
@@ -1092,8 +1095,10 @@ fn run_inserts(head: &str, rows: Vec<Vec<Param>>, per: usize) -> Vec<(Sql, Vec<u
 
 /// At the close of a month: each bottom place's actions, by the rubric's action ladder.
 /// A credit deduction is issued at once to the company's ledger (item `bottom_n`, the run as
-/// its source, valid a year from the close, issued by whoever closed the period); the other
-/// actions wait for a person (`pending`).
+/// its source, valid a year from the close, issued by whoever closed the period); the public
+/// notice is in force at once (listed on /rankings); the rest is set in motion by
+/// [`crate::supervision::open_from_close`]: a rectification notice listing the items below the
+/// district mean, an interview and an exit case waiting for a person.
 #[allow(clippy::too_many_arguments)]
 async fn record_actions(
     db: &Db,
@@ -1103,6 +1108,7 @@ async fn record_actions(
     rubrics: &[(i64, RegionCode, Date, Rubric)],
     projects: &[Project],
     scores: &[Scored],
+    settings: &crate::settings::Settings,
     now: OffsetDateTime,
 ) -> Result<i64, AssessError> {
     // Credit records carry no uploaded evidence here (the run is the evidence), so the file
@@ -1118,6 +1124,8 @@ async fn record_actions(
     );
     let mut rows = 0;
     let mut bottom = 0;
+    let means = district_item_means(scores);
+    let mut plans = HashMap::new();
     for (s, streak) in scores.iter().filter(|(s, _)| s.bottom) {
         bottom += 1;
         let Some(rubric) = rubric_of
@@ -1137,10 +1145,17 @@ async fn record_actions(
             kinds.push(("interview", String::new()));
         }
         if let Some(points) = action.credit {
-            kinds.push(("credit", wuye_model::assessment::format_hundredths(points)));
+            kinds.push(("credit", format_hundredths(points)));
         }
         if let Some(days) = action.rectification_days {
             kinds.push(("rectification", format!("{days} working days / {days} 个工作日")));
+            plans.insert(
+                (s.compound_id, s.company_id),
+                crate::supervision::RectificationPlan {
+                    days,
+                    requirement: below_mean(rubric, s, &means),
+                },
+            );
         }
         if action.exit {
             kinds.push(("exit", String::new()));
@@ -1169,6 +1184,11 @@ async fn record_actions(
                         ("pending", format!("not issued: {e} / 未能记入"))
                     }
                 }
+            } else if kind == "public_notice" {
+                (
+                    "done",
+                    "listed on the public rankings / 已在考核排名页公示".to_owned(),
+                )
             } else {
                 ("pending", String::new())
             };
@@ -1192,7 +1212,59 @@ async fn record_actions(
         let text = sql.text_for(db);
         db_run!(db, pool => bind_params!(sqlx::query(AssertSqlSafe(text)), sql.params).execute(pool).await.map(|_| ()))?;
     }
+    crate::supervision::open_from_close(db, actor, run_id, &plans, settings, now).await?;
     Ok(bottom)
+}
+
+/// The mean of each item's value over the rated projects of each district:
+/// (district, item key) → (Σ values, count).
+fn district_item_means(scores: &[Scored]) -> HashMap<(i64, &str), (i64, i64)> {
+    let mut out: HashMap<(i64, &str), (i64, i64)> = HashMap::new();
+    for (s, _) in scores.iter().filter(|(s, _)| s.status == ScoreStatus::Rated) {
+        for item in &s.items {
+            if let Some(v) = item.value {
+                let e = out.entry((s.district_code, item.key.as_str())).or_default();
+                e.0 = e.0.saturating_add(v);
+                e.1 += 1;
+            }
+        }
+    }
+    out
+}
+
+/// A bottom place's rectification requirement: each item whose value is below its district's
+/// mean, with both values ("owner satisfaction 62.10 (district mean 80.05)").
+fn below_mean(rubric: &Rubric, s: &ProjectScore, means: &HashMap<(i64, &str), (i64, i64)>) -> String {
+    let mut zh = Vec::new();
+    let mut en = Vec::new();
+    for item in &s.items {
+        let (Some(v), Some(&(sum, n))) = (item.value, means.get(&(s.district_code, item.key.as_str())))
+        else {
+            continue;
+        };
+        let mean = i64::try_from(wuye_model::assessment::round_div(i128::from(sum), i128::from(n)))
+            .unwrap_or(i64::MAX);
+        if v < mean {
+            let (name_zh, name_en) = rubric
+                .items()
+                .iter()
+                .find(|i| i.key == item.key)
+                .map_or((item.key.as_str(), item.key.as_str()), |i| {
+                    (i.name_zh.as_str(), i.name_en.as_str())
+                });
+            let (v, mean) = (format_hundredths(v), format_hundredths(mean));
+            zh.push(format!("{name_zh} {v}（区平均 {mean}）"));
+            en.push(format!("{name_en} {v} (district mean {mean})"));
+        }
+    }
+    if en.is_empty() {
+        return "Rectify the service as a whole. / 请全面整改物业服务。".into();
+    }
+    format!(
+        "Items below the district mean: {}. / 低于本区平均的项目：{}。",
+        en.join("; "),
+        zh.join("；")
+    )
 }
 
 /// Recomputes a closed period from the inputs its final run stored, with its pinned rubrics
@@ -1522,10 +1594,7 @@ pub async fn ranking_sheets(db: &Db, run: &RunView) -> Result<Vec<crate::io::She
             list.into_iter().map(|i| (i.key, i.value)).collect(),
         );
     }
-    let points = |h: Option<i64>| {
-        h.map(wuye_model::assessment::format_hundredths)
-            .unwrap_or_default()
-    };
+    let points = |h: Option<i64>| h.map(format_hundredths).unwrap_or_default();
     let rank = |r: Option<i64>, pool: i64| r.map(|r| format!("{r}/{pool}")).unwrap_or_default();
     let mut headers: Vec<String> = [
         "区县(district)",

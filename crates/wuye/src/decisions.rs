@@ -344,7 +344,7 @@ async fn organise(
     Ok(d)
 }
 
-async fn require_organiser(db: &Db, actor: &Actor, compound_id: i64) -> Result<(), DecisionError> {
+pub(crate) async fn require_organiser(db: &Db, actor: &Actor, compound_id: i64) -> Result<(), DecisionError> {
     let role = actor.require_signed_in()?;
     let ok = match (&actor.scope, role) {
         (Scope::Compound { compound_id: c }, Role::CommitteeMember) => *c == compound_id,
@@ -1366,9 +1366,8 @@ pub struct DecisionDocument {
     pub url: String,
 }
 
-/// Most documents on one decision, and the largest one.
+/// Most documents on one decision (each at most [`crate::media::MAX_DOCUMENT_BYTES`]).
 pub const MAX_DOCUMENTS: i64 = 20;
-pub const MAX_DOCUMENT_BYTES: usize = 20 * 1024 * 1024;
 
 /// Adds a document to a decision under notice (organisers only): a PDF, or a photo or scan
 /// (JPEG, PNG, WebP; location metadata removed), checked by content, not by name.
@@ -1391,20 +1390,8 @@ pub async fn add_document(
         "文件属于表决公告，须在投票开始前上传",
     )
     .await?;
-    if bytes.len() > MAX_DOCUMENT_BYTES {
-        return Err(invalid("a document is at most 20 MB", "单个文件不超过 20 MB"));
-    }
-    let (content_type, clean): (&str, std::borrow::Cow<[u8]>) = if bytes.starts_with(b"%PDF-") {
-        ("application/pdf", std::borrow::Cow::Borrowed(bytes))
-    } else {
-        let (ct, cleaned) = crate::media::clean_photo(bytes).map_err(|_| {
-            invalid(
-                "a document is a PDF, or a JPEG, PNG or WebP image",
-                "文件须为 PDF 或 JPEG、PNG、WebP 图片",
-            )
-        })?;
-        (ct, std::borrow::Cow::Owned(cleaned))
-    };
+    let (content_type, clean) =
+        crate::media::clean_document(bytes).map_err(|e| DecisionError::Invalid(e.to_string()))?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(invalid(
@@ -1687,6 +1674,17 @@ pub async fn publish(
     db_run!(db, pool => sqlx::query("UPDATE decisions SET state = 'published', published_at = $2, shown_until = $3, result = $4 WHERE id = $1 AND state = 'closed'")
         .bind(id).bind(now).bind(now + time::Duration::days(i64::from(days.result_shown))).bind(json).execute(pool).await.map(|_| ()))?;
     audit(db, actor, "decision.publish", id, now).await?;
+    // An exit case waiting on this vote closes by it (R5.5): the first question is the dismissal.
+    let first_passed = result
+        .questions
+        .first()
+        .is_some_and(|q| q.statutory.get("outcome").and_then(|o| o.as_str()) == Some("passed"));
+    crate::supervision::on_decision_published(db, id, first_passed, now)
+        .await
+        .map_err(|e| match e {
+            crate::inspections::InspectionError::Db(e) => DecisionError::Db(e),
+            e => DecisionError::Refused(e.to_string()),
+        })?;
     notify_owners(
         db,
         id,

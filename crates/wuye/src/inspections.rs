@@ -26,10 +26,6 @@ use crate::settings::Settings;
 use crate::sql::{Param, Sql};
 use crate::{bind_params, db_read, db_run};
 
-/// Working days a notice gives by default (docs/assessment.md §7, a *setting*).
-pub const DEFAULT_DEADLINE_DAYS: u32 = 15;
-/// Working days between escalation levels.
-pub const ESCALATE_EVERY_DAYS: u32 = 5;
 /// The top supervision level (the city).
 pub const MAX_LEVEL: i64 = 3;
 /// Photos per finding.
@@ -82,20 +78,26 @@ impl From<sqlx::Error> for InspectionError {
     }
 }
 
-fn invalid(field: &'static str, en: &str, zh: &str) -> InspectionError {
+pub(crate) fn invalid(field: &'static str, en: &str, zh: &str) -> InspectionError {
     InspectionError::Invalid(field, format!("{en} / {zh}"))
 }
 
-fn refused(en: &str, zh: &str) -> InspectionError {
+pub(crate) fn refused(en: &str, zh: &str) -> InspectionError {
     InspectionError::Refused(format!("{en} / {zh}"))
 }
 
-fn forbidden(en: &str, zh: &str) -> InspectionError {
+pub(crate) fn forbidden(en: &str, zh: &str) -> InspectionError {
     InspectionError::Forbidden(format!("{en} / {zh}"))
 }
 
 /// A required free text of at most `max` characters, trimmed.
-fn text(field: &'static str, value: &str, max: usize, en: &str, zh: &str) -> Result<String, InspectionError> {
+pub(crate) fn text(
+    field: &'static str,
+    value: &str,
+    max: usize,
+    en: &str,
+    zh: &str,
+) -> Result<String, InspectionError> {
     let v = value.trim();
     if v.is_empty() || v.chars().count() > max {
         return Err(InspectionError::Invalid(
@@ -107,7 +109,11 @@ fn text(field: &'static str, value: &str, max: usize, en: &str, zh: &str) -> Res
 }
 
 /// An optional free text of at most `max` characters, trimmed.
-fn opt_text(field: &'static str, value: Option<&str>, max: usize) -> Result<String, InspectionError> {
+pub(crate) fn opt_text(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<String, InspectionError> {
     let v = value.unwrap_or("").trim();
     if v.chars().count() > max {
         return Err(InspectionError::Invalid(
@@ -126,20 +132,6 @@ pub fn deadline_end(day: Date) -> OffsetDateTime {
     next.midnight().assume_offset(CST).to_offset(UtcOffset::UTC)
 }
 
-/// The ancestor of `code` at `level` (itself when it is at that level or above).
-fn ancestor(code: i64, level: RegionLevel) -> i64 {
-    let Ok(mut c) = RegionCode::from_i64(code) else {
-        return code;
-    };
-    while c.level() > level {
-        match c.parent() {
-            Some(p) => c = p,
-            None => break,
-        }
-    }
-    c.as_i64()
-}
-
 /// The authority of a supervision level over a compound's community.
 fn supervising_region(community: i64, level: i64) -> i64 {
     let at = match level {
@@ -147,7 +139,7 @@ fn supervising_region(community: i64, level: i64) -> i64 {
         2 => RegionLevel::District,
         _ => RegionLevel::City,
     };
-    ancestor(community, at)
+    RegionCode::from_i64(community).map_or(community, |c| c.at_level(at).as_i64())
 }
 
 fn label(
@@ -187,7 +179,7 @@ pub fn state_label(state: &str) -> (&str, &str) {
 
 /// Appends the predicate of the compounds `actor` reads (columns given: the compound's
 /// community code, the compound id and the company id). Owners and the public read none.
-fn push_scope(
+pub(crate) fn push_scope(
     sql: &mut Sql,
     actor: &Actor,
     region_col: &str,
@@ -927,38 +919,11 @@ pub async fn get_notice(db: &Db, actor: &Actor, id: i64) -> Result<Rectification
     })
 }
 
-/// Tells the administrator and staff of a company.
-async fn notify_company(
-    db: &Db,
-    company_id: i64,
-    kind: &str,
-    zh: &str,
-    en: &str,
-    now: OffsetDateTime,
-) -> Result<(), DbError> {
-    let sql = "INSERT INTO notifications (user_id, kind, text_zh, text_en, created_at) \
-        SELECT id, $2, $3, $4, $5 FROM users WHERE scope_company = $1 AND role IN ('company_admin', 'company_staff')";
-    db_run!(db, pool => sqlx::query(sql).bind(company_id).bind(kind).bind(zh).bind(en).bind(db_time(now)).execute(pool).await.map(|_| ()))?;
-    Ok(())
-}
-
-/// Tells the staff of an authority.
-async fn notify_region(
-    db: &Db,
-    region: i64,
-    kind: &str,
-    zh: &str,
-    en: &str,
-    now: OffsetDateTime,
-) -> Result<(), DbError> {
-    db_run!(db, pool => sqlx::query("INSERT INTO notifications (region_code, kind, text_zh, text_en, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(region).bind(kind).bind(zh).bind(en).bind(db_time(now)).execute(pool).await.map(|_| ()))?;
-    Ok(())
-}
-
-/// The default deadline from a day: the city's working days on.
+/// The default deadline from a day: the city's `inspection.notice_days` working days on.
 fn default_deadline(settings: &Settings, today: Date) -> Date {
-    settings.calendar.add_working_days(today, DEFAULT_DEADLINE_DAYS)
+    settings
+        .calendar
+        .add_working_days(today, settings.assessment.notice_days)
 }
 
 fn check_deadline(deadline: Option<Date>, settings: &Settings, today: Date) -> Result<Date, InspectionError> {
@@ -971,6 +936,143 @@ fn check_deadline(deadline: Option<Date>, settings: &Settings, today: Date) -> R
             "整改期限须晚于今日",
         )),
     }
+}
+
+/// A notice to write.
+struct NoticeRow<'a> {
+    compound_id: i64,
+    company_id: i64,
+    /// The compound's community (the number carries its district).
+    community: i64,
+    inspection_id: Option<i64>,
+    action_id: Option<i64>,
+    issuing: i64,
+    deadline: Date,
+    requirement: &'a str,
+}
+
+/// Writes a notice with the next number of its district and year, its first timeline entry,
+/// and claims `findings` for it in the same transaction (two notices issued at once cannot
+/// both take a finding). `None` when a finding could not be claimed. A number taken by a
+/// concurrent issue is retried with the next one.
+async fn insert_notice(
+    db: &Db,
+    actor: &Actor,
+    n: NoticeRow<'_>,
+    findings: &[i64],
+    now: OffsetDateTime,
+) -> Result<Option<i64>, InspectionError> {
+    let prefix = format!("ZG-{}-{}-", n.community / 1_000_000, china_date(now).year());
+    let now = db_time(now);
+    let escalate_at = deadline_end(n.deadline);
+    let login = actor.login.clone();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let res: Result<Option<i64>, sqlx::Error> = db_run!(db, pool => async {
+            let mut tx = pool.begin().await?;
+            let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM rectifications WHERE number LIKE $1")
+                .bind(format!("{prefix}%")).fetch_one(&mut *tx).await?;
+            let number = format!("{prefix}{:04}", count + 1);
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO rectifications (number, compound_id, company_id, inspection_id, action_id, issued_by, issuing_region_code, issued_at, deadline, state, rounds, requirement, supervision_level, next_escalation_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'issued', 1, $10, 0, $11) RETURNING id")
+                .bind(&number).bind(n.compound_id).bind(n.company_id).bind(n.inspection_id).bind(n.action_id).bind(actor.user_id).bind(n.issuing)
+                .bind(now).bind(n.deadline).bind(n.requirement).bind(escalate_at).fetch_one(&mut *tx).await?;
+            for fid in findings {
+                let claimed = sqlx::query("UPDATE findings SET rectification_id = $1 WHERE id = $2 AND inspection_id = $3 AND withdrawn_at IS NULL \
+                    AND (rectification_id IS NULL OR rectification_id IN (SELECT id FROM rectifications WHERE state = 'withdrawn'))")
+                    .bind(id).bind(fid).bind(n.inspection_id).execute(&mut *tx).await?.rows_affected();
+                if claimed != 1 {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+            }
+            sqlx::query("INSERT INTO rectification_events (rectification_id, at, actor_user_id, actor, action, from_state, to_state, deadline, note) \
+                VALUES ($1, $2, $3, $4, 'issue', NULL, 'issued', $5, $6)")
+                .bind(id).bind(now).bind(actor.user_id).bind(&login).bind(n.deadline).bind(n.requirement).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(id))
+        }.await);
+        match res {
+            Ok(id) => return Ok(id),
+            Err(e) => {
+                let e = DbError::from(e);
+                if attempt < 5 && e.is_constraint() {
+                    continue;
+                }
+                return Err(e.into());
+            }
+        }
+    }
+}
+
+/// Issues the notice of a bottom place's `rectification` action (no inspection; docs/assessment.md
+/// §5): the items below the district mean as its requirement, the planned working days to its
+/// deadline, issued for the compound's district. Returns its number; the company is told.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn issue_for_action(
+    db: &Db,
+    actor: &Actor,
+    action_id: i64,
+    compound_id: i64,
+    company_id: i64,
+    reason: &str,
+    plan: &crate::supervision::RectificationPlan,
+    settings: &Settings,
+    now: OffsetDateTime,
+) -> Result<String, InspectionError> {
+    let (community,): (i64,) = db_read!(db, pool => sqlx::query_as("SELECT region_code FROM compounds WHERE id = $1")
+        .bind(compound_id).fetch_one(pool).await)?;
+    let district =
+        RegionCode::from_i64(community).map_or(community, |c| c.at_level(RegionLevel::District).as_i64());
+    let issuing = match &actor.scope {
+        Scope::Region { code } => code.as_i64(),
+        _ => district,
+    };
+    let deadline = settings.calendar.add_working_days(china_date(now), plan.days);
+    let requirement = format!("{reason}\n{}", plan.requirement);
+    let id = insert_notice(
+        db,
+        actor,
+        NoticeRow {
+            compound_id,
+            company_id,
+            community,
+            inspection_id: None,
+            action_id: Some(action_id),
+            issuing,
+            deadline,
+            requirement: &requirement,
+        },
+        &[],
+        now,
+    )
+    .await?
+    .ok_or_else(|| refused("the notice could not be written", "整改通知未能写入"))?;
+    let (number,): (String,) = db_read!(db, pool => sqlx::query_as("SELECT number FROM rectifications WHERE id = $1")
+        .bind(id).fetch_one(pool).await)?;
+    crate::notify::company(
+        db,
+        company_id,
+        "rectification_issued",
+        &format!("收到限期整改通知书 {number}（考核末位），请于 {deadline} 24:00 前整改并回复"),
+        &format!("Rectification notice {number} received (bottom place in the assessment): rectify and respond by 24:00 on {deadline}"),
+        now,
+    )
+    .await?;
+    auth::audit(
+        db,
+        actor,
+        "rectification.issue",
+        "rectification",
+        &id.to_string(),
+        None,
+        Some(serde_json::json!({"number": number, "deadline": deadline.to_string(), "action": action_id})),
+        now,
+    )
+    .await?;
+    Ok(number)
 }
 
 /// Issues a notice covering findings of one submitted inspection: regulators over the
@@ -1026,62 +1128,36 @@ pub async fn issue(
     let requirement = opt_text("requirement", new.requirement.as_deref(), 2000)?;
     let issuing = match &actor.scope {
         Scope::Region { code } => code.as_i64(),
-        _ => ancestor(region, RegionLevel::City),
+        _ => RegionCode::from_i64(region).map_or(region, |c| c.at_level(RegionLevel::City).as_i64()),
     };
-    let prefix = format!("ZG-{}-{}-", region / 1_000_000, today.year());
+    let id = insert_notice(
+        db,
+        actor,
+        NoticeRow {
+            compound_id,
+            company_id,
+            community: region,
+            inspection_id: Some(new.inspection_id),
+            action_id: None,
+            issuing,
+            deadline,
+            requirement: &requirement,
+        },
+        &new.finding_ids,
+        now,
+    )
+    .await?
+    .ok_or_else(|| {
+        invalid(
+            "finding_ids",
+            "every finding must be of this inspection, not withdrawn and not on another notice",
+            "问题须属于本次检查、未撤回且未列入其他整改通知",
+        )
+    })?;
     let now = db_time(now);
-    let escalate_at = deadline_end(deadline);
-    let login = actor.login.clone();
-    let mut attempt = 0;
-    let id = loop {
-        attempt += 1;
-        let res: Result<Option<i64>, sqlx::Error> = db_run!(db, pool => async {
-            let mut tx = pool.begin().await?;
-            let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM rectifications WHERE number LIKE $1")
-                .bind(format!("{prefix}%")).fetch_one(&mut *tx).await?;
-            let number = format!("{prefix}{:04}", n + 1);
-            let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO rectifications (number, compound_id, company_id, inspection_id, issued_by, issuing_region_code, issued_at, deadline, state, rounds, requirement, supervision_level, next_escalation_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'issued', 1, $9, 0, $10) RETURNING id")
-                .bind(&number).bind(compound_id).bind(company_id).bind(new.inspection_id).bind(actor.user_id).bind(issuing)
-                .bind(now).bind(deadline).bind(&requirement).bind(escalate_at).fetch_one(&mut *tx).await?;
-            // Claimed in the write itself: two notices issued at once cannot both take a finding.
-            for fid in &new.finding_ids {
-                let claimed = sqlx::query("UPDATE findings SET rectification_id = $1 WHERE id = $2 AND inspection_id = $3 AND withdrawn_at IS NULL \
-                    AND (rectification_id IS NULL OR rectification_id IN (SELECT id FROM rectifications WHERE state = 'withdrawn'))")
-                    .bind(id).bind(fid).bind(new.inspection_id).execute(&mut *tx).await?.rows_affected();
-                if claimed != 1 {
-                    tx.rollback().await?;
-                    return Ok(None);
-                }
-            }
-            sqlx::query("INSERT INTO rectification_events (rectification_id, at, actor_user_id, actor, action, from_state, to_state, deadline, note) \
-                VALUES ($1, $2, $3, $4, 'issue', NULL, 'issued', $5, $6)")
-                .bind(id).bind(now).bind(actor.user_id).bind(&login).bind(deadline).bind(&requirement).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(Some(id))
-        }.await);
-        match res {
-            Ok(Some(id)) => break id,
-            Ok(None) => {
-                return Err(invalid(
-                    "finding_ids",
-                    "every finding must be of this inspection, not withdrawn and not on another notice",
-                    "问题须属于本次检查、未撤回且未列入其他整改通知",
-                ));
-            }
-            Err(e) => {
-                let e = DbError::from(e);
-                if attempt < 5 && e.is_constraint() {
-                    continue;
-                }
-                return Err(e.into());
-            }
-        }
-    };
     let detail = get_notice(db, actor, id).await?;
     let number = &detail.notice.number;
-    notify_company(
+    crate::notify::company(
         db,
         company_id,
         "rectification_issued",
@@ -1225,6 +1301,14 @@ pub async fn act(
     };
     let from = n.state.clone();
     let login = actor.login.clone();
+    let raised = match &set {
+        Set::Reject(Some(r)) => Some(*r),
+        _ => None,
+    };
+    let note = match raised {
+        Some((level, _)) => format!("{note} · supervision raised to level {level} / 督办升至 {level} 级"),
+        None => note,
+    };
     let mut u = Sql::new("UPDATE rectifications SET state = ");
     u.bind_text(to);
     match set {
@@ -1287,7 +1371,7 @@ pub async fn act(
     let zh = format!("整改通知 {number}：{szh}");
     let en = format!("Rectification notice {number}: {sen}");
     if step.action == "respond" {
-        notify_region(
+        crate::notify::region(
             db,
             n.issuing_region_code,
             "rectification_responded",
@@ -1297,7 +1381,7 @@ pub async fn act(
         )
         .await?;
     } else {
-        notify_company(
+        crate::notify::company(
             db,
             n.company_id,
             &format!("rectification_{}", step.action),
@@ -1306,6 +1390,23 @@ pub async fn act(
             now,
         )
         .await?;
+    }
+    // A second rejection raised supervision: the new authority hears of it, and the level's
+    // follow-up (an interview at 2, a credit record at 3) happens as when the sweep raises it.
+    if let Some((level, region)) = raised {
+        let (lzh, len) = crate::notify::level_label(level);
+        crate::notify::region(
+            db,
+            region,
+            "rectification_escalated",
+            &format!("整改通知 {number} 第二次驳回，已升级为{lzh}（{level} 级）"),
+            &format!("Rectification notice {number} was rejected a second time and escalated to {len} (level {level})"),
+            now,
+        )
+        .await?;
+        let community: i64 = db_read!(db, pool => sqlx::query_as::<_, (i64,)>("SELECT region_code FROM compounds WHERE id = $1")
+            .bind(n.compound_id).fetch_one(pool).await)?.0;
+        after_escalation(db, id, number, n.company_id, n.compound_id, community, level, now).await;
     }
     auth::audit(
         db,
@@ -1322,15 +1423,15 @@ pub async fn act(
 }
 
 /// Escalates overdue notices (docs/assessment.md §7): level 1 (the street) at the deadline
-/// without a response, level 2 (the district) five working days later, level 3 (the city)
-/// five more. Each level is claimed by a conditional UPDATE on `next_escalation_at`, so it
+/// without a response, level 2 (the district) `inspection.escalate_days` working days later,
+/// level 3 (the city) as many more. Each level is claimed by a conditional UPDATE on `next_escalation_at`, so it
 /// happens exactly once however many instances sweep at once. Returns the escalations made.
 pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<u64, InspectionError> {
     let now = db_time(now);
     let mut total = 0;
     loop {
-        let due: Vec<(i64, OffsetDateTime, i64, i64, String, i64)> = db_run!(db, pool => sqlx::query_as(
-            "SELECT r.id, r.next_escalation_at, r.supervision_level, c.region_code, r.number, r.company_id \
+        let due: Vec<(i64, OffsetDateTime, i64, i64, String, i64, i64)> = db_run!(db, pool => sqlx::query_as(
+            "SELECT r.id, r.next_escalation_at, r.supervision_level, c.region_code, r.number, r.company_id, r.compound_id \
              FROM rectifications r JOIN compounds c ON c.id = r.compound_id \
              WHERE r.next_escalation_at <= $1 AND r.state = 'issued' ORDER BY r.next_escalation_at, r.id LIMIT 500")
             .bind(now).fetch_all(pool).await)?;
@@ -1338,13 +1439,13 @@ pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<
             break;
         }
         let mut claimed_any = false;
-        for (id, at, level, community, number, company) in due {
+        for (id, at, level, community, number, company, compound) in due {
             let new_level = (level + 1).min(MAX_LEVEL);
             let region = supervising_region(community, new_level);
             let next = (new_level < MAX_LEVEL).then(|| {
                 settings
                     .calendar
-                    .deadline(at - time::Duration::seconds(1), ESCALATE_EVERY_DAYS)
+                    .deadline(at - time::Duration::seconds(1), settings.assessment.escalate_days)
             });
             let (lzh, len) = crate::notify::level_label(new_level);
             let zh = format!("整改通知 {number} 逾期未回复，已升级为{lzh}（{new_level} 级）");
@@ -1374,6 +1475,7 @@ pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<
             if claimed {
                 total += 1;
                 claimed_any = true;
+                after_escalation(db, id, &number, company, compound, community, new_level, now).await;
             }
         }
         if !claimed_any {
@@ -1382,6 +1484,83 @@ pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<
         }
     }
     Ok(total)
+}
+
+/// What a level brings besides the notice's new authority (docs/assessment.md §7), done once
+/// by the sweep that claimed the level: level 2 opens an interview of the company by the
+/// district; level 3 issues one `overdue_notice` bad credit record (by the system, for the
+/// city). A failure is logged and written on the notice's timeline; the escalation stands.
+#[allow(clippy::too_many_arguments)]
+async fn after_escalation(
+    db: &Db,
+    id: i64,
+    number: &str,
+    company: i64,
+    compound: i64,
+    community: i64,
+    level: i64,
+    now: OffsetDateTime,
+) {
+    let system = Actor {
+        login: "system".into(),
+        display_name: "system".into(),
+        ..Actor::cli()
+    };
+    let reason = format!(
+        "rectification notice {number} overdue without a response (level {level}) / 整改通知 {number} 逾期未回复（{level} 级督办）"
+    );
+    let result: Result<String, InspectionError> = match level {
+        2 => crate::supervision::open_interview(
+            db,
+            &system,
+            crate::supervision::Opening {
+                company_id: company,
+                compound_id: Some(compound),
+                region_code: supervising_region(community, 2),
+                origin: "rectification",
+                action_id: None,
+                rectification_id: Some(id),
+                reason,
+            },
+            now,
+        )
+        .await
+        .map(|iv| format!("interview {iv} opened / 已立约谈 {iv}")),
+        3 => {
+            let files = FileStore::new(db.clone(), crate::files::FileBackend::Database);
+            let new = crate::credit::NewRecord {
+                company_id: company,
+                compound_id: Some(compound),
+                item_key: "overdue_notice".into(),
+                points: None,
+                reason,
+                valid_from: None,
+                valid_to: None,
+            };
+            let source = crate::credit::Source {
+                kind: "rectification",
+                reference: Some(format!("rectification:{id}")),
+            };
+            crate::credit::issue_from(db, &files, &system, &new, &source, &[], now)
+                .await
+                .map(|r| format!("credit record {r} issued / 已记入信用记录 {r}"))
+                .map_err(|e| InspectionError::Refused(e.to_string()))
+        }
+        _ => return,
+    };
+    let note = match result {
+        Ok(note) => note,
+        Err(e) => {
+            tracing::warn!(error = %e, notice = id, level, "escalation follow-up failed");
+            format!("follow-up of level {level} failed: {e} / {level} 级督办后续未能完成")
+        }
+    };
+    let written: Result<(), DbError> = db_run!(db, pool => sqlx::query("INSERT INTO rectification_events (rectification_id, at, actor_user_id, actor, action, from_state, to_state, deadline, note) \
+        VALUES ($1, $2, NULL, 'system', 'escalate', 'issued', 'issued', NULL, $3)")
+        .bind(id).bind(db_time(now)).bind(&note).execute(pool).await.map(|_| ()).map_err(DbError::from));
+    if let Err(e) = written {
+        tracing::warn!(error = %e, notice = id, "escalation follow-up not written on the timeline");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,3 +22,4 @@ pub mod registry;
 pub mod serde_fmt;
 pub mod settings;
 pub mod sql;
+pub mod supervision;

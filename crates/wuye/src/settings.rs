@@ -1,6 +1,7 @@
 //! City settings an administrator edits at run time: the SLA policy of each request category
-//! (DOMAIN.md R4.2 defaults, overridable per category and for the whole city) and the days
-//! added to the shipped working-day calendar (a new year's State Council notice).
+//! (DOMAIN.md R4.2 defaults, overridable per category and for the whole city), the days
+//! added to the shipped working-day calendar (a new year's State Council notice), and the
+//! numbers of table `city_settings` (owners' decisions' durations, assessment and inspections).
 //!
 //! **Architecture invariant:** the database is the only source; each instance keeps a
 //! read-only snapshot ([`Live`]) that it reloads after its own edits and at every sweeper tick
@@ -146,20 +147,39 @@ const DECISION_KEYS: [&str; 4] = [
     "decision.extension_days",
 ];
 
-/// The city's assessment settings (docs/assessment.md §4, §5, §10; all our choices).
+/// The city's assessment and inspection settings (docs/assessment.md §4, §5, §7, §10; all our
+/// choices).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AssessmentSettings {
-    /// Bottom places per pool each month (R5.5: N configurable).
+    /// Bottom places per pool each month, 0 to 50 (R5.5: N configurable; 5).
     pub bottom_n: u32,
-    /// The pool of bottom places: 0 the district, 1 the street.
+    /// The pool of bottom places: false the district, true the street (district).
     pub bottom_scope_street: bool,
     /// A project whose contract covered less than this percentage of the month ranks but
-    /// never takes a bottom place.
+    /// never takes a bottom place, 0 to 100 (50).
     pub bottom_min_tenure_percent: u32,
-    /// Days after a period's end before it may be closed (≥ the rating grace).
+    /// Days after a period's end before it may be closed, 0 to 60 and at least the rating
+    /// grace (10).
     pub settle_days: u32,
-    /// Days after a rating period's end during which its ratings may still be given or changed.
+    /// Days after a rating period's end during which its ratings may still be given or
+    /// changed, 0 to 31 (5).
     pub rating_grace_days: u32,
+    /// Working days a rectification notice gives by default, 1 to 60 (15;
+    /// `inspection.notice_days`).
+    #[serde(default = "default_notice_days")]
+    pub notice_days: u32,
+    /// Working days between the supervision levels of an overdue rectification notice
+    /// (street, district, city), 1 to 30 (5; `inspection.escalate_days`).
+    #[serde(default = "default_escalate_days")]
+    pub escalate_days: u32,
+}
+
+fn default_notice_days() -> u32 {
+    15
+}
+
+fn default_escalate_days() -> u32 {
+    5
 }
 
 impl Default for AssessmentSettings {
@@ -170,16 +190,20 @@ impl Default for AssessmentSettings {
             bottom_min_tenure_percent: 50,
             settle_days: 10,
             rating_grace_days: 5,
+            notice_days: default_notice_days(),
+            escalate_days: default_escalate_days(),
         }
     }
 }
 
-const ASSESSMENT_KEYS: [&str; 5] = [
+const ASSESSMENT_KEYS: [&str; 7] = [
     "assessment.bottom_n",
     "assessment.bottom_scope_street",
     "assessment.bottom_min_tenure_percent",
     "assessment.settle_days",
     "assessment.rating_grace_days",
+    "inspection.notice_days",
+    "inspection.escalate_days",
 ];
 
 /// One consistent snapshot of the city's settings.
@@ -273,6 +297,8 @@ impl Settings {
                 "assessment.bottom_min_tenure_percent" => assessment.bottom_min_tenure_percent = v,
                 "assessment.settle_days" => assessment.settle_days = v,
                 "assessment.rating_grace_days" => assessment.rating_grace_days = v,
+                "inspection.notice_days" => assessment.notice_days = v,
+                "inspection.escalate_days" => assessment.escalate_days = v,
                 _ => {}
             }
         }
@@ -472,7 +498,8 @@ async fn write_numbers(
     Ok(())
 }
 
-/// Sets the city's assessment settings. City administrators only; audited.
+/// Sets the city's assessment and inspection settings, all seven at once (all or nothing).
+/// City administrators only; audited.
 pub async fn set_assessment(
     db: &Db,
     actor: &Actor,
@@ -480,21 +507,36 @@ pub async fn set_assessment(
     now: OffsetDateTime,
 ) -> Result<(), SettingsError> {
     require_city_admin(actor)?;
-    let checks: [(&str, u32, u32, u32); 4] = [
-        ("bottom places / 末位数", a.bottom_n, 0, 50),
+    let checks: [(&str, &str, u32, u32, u32); 6] = [
+        ("bottom places", "末位数", a.bottom_n, 0, 50),
         (
-            "minimum tenure % / 最短在管比例",
+            "minimum tenure %",
+            "最短在管比例",
             a.bottom_min_tenure_percent,
             0,
             100,
         ),
-        ("settle days / 结算等待日", a.settle_days, 0, 60),
-        ("rating grace days / 评价宽限日", a.rating_grace_days, 0, 31),
+        ("settle days", "结算等待日", a.settle_days, 0, 60),
+        ("rating grace days", "评价宽限日", a.rating_grace_days, 0, 31),
+        (
+            "rectification notice working days",
+            "整改期限工作日",
+            a.notice_days,
+            1,
+            60,
+        ),
+        (
+            "escalation working days",
+            "逐级督办间隔工作日",
+            a.escalate_days,
+            1,
+            30,
+        ),
     ];
-    for (name, v, lo, hi) in checks {
+    for (en, zh, v, lo, hi) in checks {
         if !(lo..=hi).contains(&v) {
             return Err(SettingsError::Invalid(format!(
-                "{name}: {lo} to {hi}, not {v} / 取值 {lo} 至 {hi}"
+                "{en}: {lo} to {hi}, not {v} / {zh}须为 {lo} 至 {hi}，不能是 {v}"
             )));
         }
     }
@@ -509,6 +551,8 @@ pub async fn set_assessment(
         a.bottom_min_tenure_percent,
         a.settle_days,
         a.rating_grace_days,
+        a.notice_days,
+        a.escalate_days,
     ];
     write_numbers(
         db,

@@ -52,6 +52,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_sla))
         .routes(routes!(set_sla))
         .routes(routes!(add_calendar))
+        .routes(routes!(get_assessment_settings, set_assessment_settings))
         .routes(routes!(list_decisions, create_decision))
         .routes(routes!(get_decision))
         .routes(routes!(cast_ballot))
@@ -914,6 +915,35 @@ async fn add_calendar(
     let days = crate::settings::add_calendar_days(&st.db, &actor, text, st.clock.now()).await?;
     st.settings.reload(&st.db).await?;
     Ok(axum::Json(CalendarAdded { days }))
+}
+
+/// The city's assessment and inspection settings: bottom places, their pool and minimum
+/// tenure, the days before a period closes and the rating grace, and the working days of
+/// rectification notices and their escalation. City administrators and district officers.
+#[utoipa::path(get, path = "/api/v1/settings/assessment", tag = "assessment",
+    responses((status = 200, body = crate::settings::AssessmentSettings), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn get_assessment_settings(
+    State(st): State<AppState>,
+    SignedIn(actor): SignedIn,
+) -> Result<axum::Json<crate::settings::AssessmentSettings>, AppError> {
+    actor.require_admin(true)?;
+    Ok(axum::Json(st.settings().await.assessment))
+}
+
+/// Set the city's assessment and inspection settings, all at once (a value out of range
+/// changes nothing). City administrators. Takes effect on this instance at once and on every
+/// other within a minute; returns the new settings.
+#[utoipa::path(put, path = "/api/v1/settings/assessment", tag = "assessment",
+    request_body = crate::settings::AssessmentSettings,
+    responses((status = 200, body = crate::settings::AssessmentSettings), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn set_assessment_settings(
+    State(st): State<AppState>,
+    SignedIn(actor): SignedIn,
+    J(a): J<crate::settings::AssessmentSettings>,
+) -> Result<axum::Json<crate::settings::AssessmentSettings>, AppError> {
+    crate::settings::set_assessment(&st.db, &actor, &a, st.clock.now()).await?;
+    st.settings.reload(&st.db).await?;
+    Ok(axum::Json(st.settings().await.assessment))
 }
 
 /// Decisions the caller may see: regulators their jurisdiction's, committees and companies

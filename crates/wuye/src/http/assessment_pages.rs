@@ -116,7 +116,7 @@ async fn rankings_page(State(st): State<AppState>, ctx: Ctx, PQ(q): PQ<RankingQu
         None => runs.iter().find(|r| r.period.len() == 7),
     };
     let region = super::assessment_api::parse_region(q.region.as_deref()).or_page(lang)?;
-    let (rows, companies) = match chosen {
+    let (rows, companies, notices) = match chosen {
         Some(run) => (
             assessment::ranking(&st.db, run.id, region)
                 .await
@@ -126,8 +126,12 @@ async fn rankings_page(State(st): State<AppState>, ctx: Ctx, PQ(q): PQ<RankingQu
                 .await
                 .map_err(AppError::from)
                 .or_page(lang)?,
+            crate::supervision::public_notices(&st.db, run.id)
+                .await
+                .map_err(AppError::from)
+                .or_page(lang)?,
         ),
-        None => (Vec::new(), Vec::new()),
+        None => (Vec::new(), Vec::new(), Vec::new()),
     };
     Ok(layout(
         &ctx,
@@ -149,6 +153,20 @@ async fn rankings_page(State(st): State<AppState>, ctx: Ctx, PQ(q): PQ<RankingQu
                 Some(run) => {
                     h2 { (run.period) " · " (run.rated) "/" (run.projects) (lang.pick(" 个项目参与评定", " projects rated")) }
                     p { a href={ "/api/v1/assessment/runs/" (run.id) "/export?format=xlsx" } { (lang.pick("下载 Excel", "Download Excel")) } }
+                    @if !notices.is_empty() {
+                        h2 { (lang.pick("末位公示", "Public notice of bottom places")) }
+                        p.muted { (lang.pick("以下项目本月考核排名末位（同分并列者一并列入），已采取右列措施。",
+                            "These projects took the month's bottom places (ties at the cut included); the measures taken are listed beside them.")) }
+                        div.scroll { table.list.notice {
+                            thead { tr { th { (lang.pick("小区", "Compound")) } th { (lang.pick("物业企业", "Company")) } th.num { (lang.pick("连续末位", "Months running")) } th { (lang.pick("措施", "Measures")) } } }
+                            tbody { @for n in &notices { tr {
+                                td { a href={ "/assessment/runs/" (run.id) "/" (n.compound_id) "/" (n.company_id) } { (n.compound_name) } }
+                                td { a href={ "/credit/" (n.company_id) } { (n.company_name) } }
+                                td.num { (n.streak) }
+                                td { @for (i, m) in n.measures.iter().enumerate() { @if i > 0 { "、" } (lang.pick(crate::supervision::action_label(m).0, crate::supervision::action_label(m).1)) } }
+                            } } }
+                        } }
+                    }
                     (ranking_table(lang, run.id, &rows))
                     h2 { (lang.pick("企业综合得分", "Companies")) }
                     div.scroll { table.list {
@@ -197,7 +215,7 @@ async fn runs_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
                 }
                 p.muted { (lang.pick("命令行：wuye assess --period 2026-10 [--close]。已结算的考核期再次运行只核对、不改写。", "Command line: wuye assess --period 2026-10 [--close]. Running a closed period again only checks it; nothing is rewritten.")) }
             }
-            p { a href="/assessment/rubrics" { (lang.pick("考核细则（版本）", "Rubrics (versions)")) } " · " a href="/inspections" { (lang.pick("监督检查", "Inspections")) } " · " a href="/rectifications" { (lang.pick("整改通知", "Rectification notices")) } }
+            p { a href="/assessment/rubrics" { (lang.pick("考核细则（版本）", "Rubrics (versions)")) } " · " a href="/inspections" { (lang.pick("监督检查", "Inspections")) } " · " a href="/rectifications" { (lang.pick("整改通知", "Rectification notices")) } " · " a href="/supervision" { (lang.pick("约谈与清退", "Interviews and exits")) } }
             div.scroll { table.list {
                 thead { tr { th { (lang.pick("考核期", "Period")) } th { (lang.pick("类型", "Kind")) } th { (lang.pick("截至", "As of")) } th.num { (lang.pick("评定/项目", "Rated/projects")) } } }
                 tbody { @for r in &runs { tr {

@@ -16,7 +16,7 @@ use wuye_model::{Lang, Role};
 
 use super::AppState;
 use super::error::AppError;
-use super::pages::{Ctx, OrPage, PForm, PQ, PageError, layout, read_multipart};
+use super::pages::{Ctx, OrPage, PForm, PQ, PageError, csrf_multipart, layout};
 use crate::auth::Scope;
 use crate::inspections::{
     self, CATEGORIES, Finding, InspectionFilter, NewFinding, NewInspection, NewRectification, NoticeStep,
@@ -42,7 +42,7 @@ pub fn router() -> super::Listed {
 }
 
 /// An instant as China time, to the minute.
-fn cst(t: time::OffsetDateTime) -> String {
+pub(super) fn cst(t: time::OffsetDateTime) -> String {
     t.to_offset(crate::clock::CST)
         .format(&time::macros::format_description!(
             "[year]-[month]-[day] [hour]:[minute]"
@@ -50,7 +50,7 @@ fn cst(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn pick<'a>(lang: Lang, (zh, en): (&'a str, &'a str)) -> &'a str {
+pub(super) fn pick<'a>(lang: Lang, (zh, en): (&'a str, &'a str)) -> &'a str {
     lang.pick(zh, en)
 }
 
@@ -59,16 +59,19 @@ fn is_regulator(ctx: &Ctx) -> bool {
 }
 
 /// A URL-encoded form, its CSRF token checked first.
-fn checked(ctx: &Ctx, form: HashMap<String, String>) -> Result<HashMap<String, String>, PageError> {
+pub(super) fn checked(
+    ctx: &Ctx,
+    form: HashMap<String, String>,
+) -> Result<HashMap<String, String>, PageError> {
     ctx.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
     Ok(form)
 }
 
-fn field<'a>(f: &'a HashMap<String, String>, k: &str) -> &'a str {
+pub(super) fn field<'a>(f: &'a HashMap<String, String>, k: &str) -> &'a str {
     f.get(k).map(String::as_str).unwrap_or("").trim()
 }
 
-fn opt_date(lang: Lang, name: &'static str, v: &str) -> Result<Option<time::Date>, PageError> {
+pub(super) fn opt_date(lang: Lang, name: &'static str, v: &str) -> Result<Option<time::Date>, PageError> {
     if v.is_empty() {
         return Ok(None);
     }
@@ -78,7 +81,7 @@ fn opt_date(lang: Lang, name: &'static str, v: &str) -> Result<Option<time::Date
         .or_page(lang)
 }
 
-fn opt_i64(lang: Lang, name: &'static str, v: &str) -> Result<Option<i64>, PageError> {
+pub(super) fn opt_i64(lang: Lang, name: &'static str, v: &str) -> Result<Option<i64>, PageError> {
     if v.is_empty() {
         return Ok(None);
     }
@@ -261,6 +264,7 @@ async fn inspection_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i6
         .map_err(AppError::from)
         .or_page(lang)?;
     let i = &d.inspection;
+    let notice_days = st.settings().await.assessment.notice_days;
     let regulator = is_regulator(&ctx);
     let draft = i.state == "draft";
     let open: Vec<&Finding> = d
@@ -306,7 +310,7 @@ async fn inspection_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i6
                         @for f in &open {
                             label { input type="checkbox" name={ "f" (f.id) } value="1" checked; " " (pick(lang, category_label(&f.category))) "：" (f.description) }
                         }
-                        label { (lang.pick("整改期限（默认 15 个工作日）", "Deadline (default 15 working days)")) " " input type="date" name="deadline"; }
+                        label { (lang.pick("整改期限（默认 ", "Deadline (default ")) (notice_days) (lang.pick(" 个工作日）", " working days)")) " " input type="date" name="deadline"; }
                         label { (lang.pick("整改要求", "Requirement")) " " textarea name="requirement" maxlength="2000" {} }
                         button type="submit" { (lang.pick("下发", "Issue")) }
                     }
@@ -323,17 +327,7 @@ async fn finding_add(
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
     let lang = ctx.lang;
-    let Ok(form) = form else {
-        ctx.check_csrf("")?;
-        return Err(AppError::bad(
-            "invalid_form",
-            "the form is incomplete",
-            "表单内容不完整",
-        ))
-        .or_page(lang);
-    };
-    let (f, photos) = read_multipart(lang, form).await?;
-    ctx.check_csrf(field(&f, "csrf"))?;
+    let (f, photos) = csrf_multipart(&ctx, form).await?;
     if photos.len() as i64 > inspections::MAX_PHOTOS {
         return Err(AppError::invalid("photo", "at most nine photos / 最多 9 张照片")).or_page(lang);
     }
@@ -476,6 +470,7 @@ async fn rectification_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path
         .map_err(AppError::from)
         .or_page(lang)?;
     let n = &d.notice;
+    let notice_days = st.settings().await.assessment.notice_days;
     let regulator = is_regulator(&ctx);
     let company = ctx.actor.scope
         == (Scope::Company {
@@ -488,7 +483,7 @@ async fn rectification_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path
                 input type="hidden" name="csrf" value=(ctx.csrf());
                 input type="hidden" name="action" value=(action);
                 textarea name="note" maxlength="2000" placeholder=(note) {}
-                @if deadline { label { (lang.pick("新期限（默认 15 个工作日）", "New deadline (default 15 working days)")) " " input type="date" name="deadline"; } }
+                @if deadline { label { (lang.pick("新期限（默认 ", "New deadline (default ")) (notice_days) (lang.pick(" 个工作日）", " working days)")) " " input type="date" name="deadline"; } }
                 button type="submit" { (label) }
             }
         }

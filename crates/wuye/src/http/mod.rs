@@ -16,6 +16,8 @@ mod inspections_api;
 mod inspections_pages;
 pub mod open311;
 pub mod pages;
+mod supervision_api;
+mod supervision_pages;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -113,6 +115,7 @@ fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(assessment_api::router())
         .merge(inspections_api::router())
         .merge(credit_api::router())
+        .merge(supervision_api::router())
         .split_for_parts()
 }
 
@@ -159,6 +162,7 @@ pub fn app_with_settings(
         .merge(assessment_pages::router().router)
         .merge(inspections_pages::router().router)
         .merge(credit_pages::router().router)
+        .merge(supervision_pages::router().router)
         .merge(system_routes().router)
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -241,6 +245,7 @@ pub fn route_list() -> Vec<(String, String)> {
         .chain(assessment_pages::router().routes)
         .chain(inspections_pages::router().routes)
         .chain(credit_pages::router().routes)
+        .chain(supervision_pages::router().routes)
         .chain(system_routes().routes)
     {
         out.push((m.to_owned(), p.to_owned()));

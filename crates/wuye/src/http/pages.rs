@@ -102,6 +102,7 @@ pub fn router() -> super::Listed {
         .post("/settings/sla", settings_sla)
         .post("/settings/calendar", settings_calendar)
         .post("/settings/decisions", settings_decisions)
+        .post("/settings/assessment", settings_assessment)
 }
 
 /// A rendered page, or an error page in the visitor's language.
@@ -240,6 +241,10 @@ fn chrome(lang: Lang, ctx: Option<&Ctx>, title: &str, active: &str, body: Markup
                             }
                             @if matches!(c.actor.role, Some(wuye_model::Role::CommitteeMember | wuye_model::Role::CompanyAdmin | wuye_model::Role::CompanyStaff)) {
                                 a href="/claims" class=[(active == "/claims").then_some("on")] { (lang.pick("认领核验", "Claims")) }
+                            }
+                            @if matches!(c.actor.role, Some(wuye_model::Role::CompanyAdmin | wuye_model::Role::CompanyStaff)) {
+                                a href="/rectifications" class=[(active == "/inspections").then_some("on")] { (lang.pick("整改", "Notices")) }
+                                a href="/supervision" class=[(active == "/assessment").then_some("on")] { (lang.pick("督办", "Supervision")) }
                             }
                             @if c.actor.role == Some(wuye_model::Role::CityAdmin) {
                                 a href="/audit" class=[(active == "/audit").then_some("on")] { (lang.pick("审计", "Audit")) }
@@ -1939,6 +1944,26 @@ async fn order_form(State(st): State<AppState>, ctx: Ctx, PQ(q): PQ<NewOrderQuer
     ))
 }
 
+/// A multipart form checked for the session's CSRF token before anything else (a form that
+/// is not multipart at all is refused the same way): its fields and its files.
+pub(super) async fn csrf_multipart(
+    ctx: &Ctx,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(std::collections::HashMap<String, String>, Vec<Vec<u8>>), PageError> {
+    let Ok(form) = form else {
+        ctx.check_csrf("")?;
+        return Err(AppError::bad(
+            "invalid_form",
+            "the form is incomplete",
+            "表单内容不完整",
+        ))
+        .or_page(ctx.lang);
+    };
+    let (f, files) = read_multipart(ctx.lang, form).await?;
+    ctx.check_csrf(f.get("csrf").map(String::as_str).unwrap_or("").trim())?;
+    Ok((f, files))
+}
+
 /// Reads a multipart form into its text fields and its files named `photo` (the new-order
 /// form, the photo upload and the claim form share it).
 pub(super) async fn read_multipart(
@@ -2622,6 +2647,29 @@ async fn settings_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
                 label { (lang.pick("结果异议期", "Objections to the result")) " " input type="number" name="objection" min="1" max="90" value=(s.decision_days.objection); }
                 label { (lang.pick("结果公告展示", "Result notice shown")) " " input type="number" name="result_shown" min="1" max="90" value=(s.decision_days.result_shown); }
                 label { (lang.pick("参与不足时投票期最多延长", "A vote short of turnout may be extended by up to")) " " input type="number" name="extension" min="0" max="366" value=(s.decision_days.extension); }
+                button type="submit" { (lang.pick("保存", "Save")) }
+            }
+            h2 { (lang.pick("考核与督查", "Assessment and inspections")) }
+            form.import.assessment-settings method="post" action="/settings/assessment" {
+                input type="hidden" name="csrf" value=(ctx.csrf());
+                label { (lang.pick("每月末位数", "Bottom places each month")) " " input type="number" name="bottom_n" min="0" max="50" value=(s.assessment.bottom_n); br;
+                    small.muted { (lang.pick("每个范围内每月排名末位、予以处理的项目数（0 至 50；0 为不处理末位）。", "Projects per pool taking a bottom place each month and acted on (0 to 50; 0: none).")) } }
+                label { (lang.pick("末位排名范围", "Pool of bottom places")) " "
+                    select name="bottom_scope" {
+                        option value="district" selected[!s.assessment.bottom_scope_street] { (lang.pick("区（县）", "District")) }
+                        option value="street" selected[s.assessment.bottom_scope_street] { (lang.pick("街道（乡镇）", "Street")) }
+                    } br;
+                    small.muted { (lang.pick("末位在全区内还是在每个街道内确定。", "Whether bottom places are taken across a district or within each street.")) } }
+                label { (lang.pick("末位最短在管比例（%）", "Minimum tenure for a bottom place (%)")) " " input type="number" name="bottom_min_tenure_percent" min="0" max="100" value=(s.assessment.bottom_min_tenure_percent); br;
+                    small.muted { (lang.pick("合同覆盖当月不足此比例的项目参与排名，但不列为末位（0 至 100）。", "A project whose contract covered less of the month is ranked but never takes a bottom place (0 to 100).")) } }
+                label { (lang.pick("结算等待（日）", "Days before a period closes")) " " input type="number" name="settle_days" min="0" max="60" value=(s.assessment.settle_days); br;
+                    small.muted { (lang.pick("考核期结束后满此天数方可正式结算，不得少于评价宽限（0 至 60）。", "Days after a period's end before it may be closed; at least the rating grace (0 to 60).")) } }
+                label { (lang.pick("评价宽限（日）", "Rating grace (days)")) " " input type="number" name="rating_grace_days" min="0" max="31" value=(s.assessment.rating_grace_days); br;
+                    small.muted { (lang.pick("评价期结束后仍可提交或修改评价的天数（0 至 31）。", "Days after a rating period's end during which ratings may still be given or changed (0 to 31).")) } }
+                label { (lang.pick("整改期限（工作日）", "Rectification notice (working days)")) " " input type="number" name="notice_days" min="1" max="60" value=(s.assessment.notice_days); br;
+                    small.muted { (lang.pick("整改通知默认给予的工作日数（1 至 60）。", "Working days a rectification notice gives by default (1 to 60).")) } }
+                label { (lang.pick("逐级督办间隔（工作日）", "Escalation interval (working days)")) " " input type="number" name="escalate_days" min="1" max="30" value=(s.assessment.escalate_days); br;
+                    small.muted { (lang.pick("整改逾期后，每过此工作日数升级一级督办：街道、区、市（1 至 30）。", "Working days between the supervision levels of an overdue notice: street, district, city (1 to 30).")) } }
                 button type="submit" { (lang.pick("保存", "Save")) }
             }
             h2 { (lang.pick("工作日历", "Working-day calendar")) }
@@ -3369,6 +3417,49 @@ async fn settings_decisions(
         extension: num("extension")?,
     };
     crate::settings::set_decision_days(&st.db, &ctx.actor, &d, st.clock.now())
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    st.settings
+        .reload(&st.db)
+        .await
+        .map_err(AppError::from)
+        .or_page(lang)?;
+    Ok(Redirect::to("/settings").into_response())
+}
+
+async fn settings_assessment(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    PForm(f): PForm<std::collections::HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let lang = ctx.lang;
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    ctx.check_csrf(&get("csrf"))?;
+    let num = |k: &str| form_days(&f, k, lang);
+    let bottom_scope_street = match get("bottom_scope").as_str() {
+        "district" => false,
+        "street" => true,
+        _ => {
+            return Err(PageError(
+                lang,
+                AppError::invalid(
+                    "bottom_scope",
+                    "choose the district or the street / 请选择区或街道",
+                ),
+            ));
+        }
+    };
+    let a = crate::settings::AssessmentSettings {
+        bottom_n: num("bottom_n")?,
+        bottom_scope_street,
+        bottom_min_tenure_percent: num("bottom_min_tenure_percent")?,
+        settle_days: num("settle_days")?,
+        rating_grace_days: num("rating_grace_days")?,
+        notice_days: num("notice_days")?,
+        escalate_days: num("escalate_days")?,
+    };
+    crate::settings::set_assessment(&st.db, &ctx.actor, &a, st.clock.now())
         .await
         .map_err(AppError::from)
         .or_page(lang)?;

@@ -507,7 +507,10 @@ storage_test!(the_scheduled_run_analyses_each_day_once, |t| {
     );
 });
 
-storage_test!(the_bottom_place_of_a_month_is_acted_on_at_the_close, |t| {
+/// Four rated projects in 奎文区 (XQ1, XQ4, XQ5 of 安居; XQ6 of 宏达, rated worst) with owners'
+/// ratings for October and community ratings for October to December. Returns the ids of
+/// 安居 and 宏达 and of the compounds by code.
+pub async fn bottom_fixture(t: &TestDb) -> (i64, i64, Vec<(String, i64)>) {
     seed(&t.db).await;
     let now = OffsetDateTime::now_utc();
     let cli = Actor::cli();
@@ -544,12 +547,21 @@ storage_test!(the_bottom_place_of_a_month_is_acted_on_at_the_close, |t| {
     // Owners alone cover 48% of the default rubric (owners 45, complaints 3): below the 60%
     // minimum. The community's rating brings each to 63%.
     for (code, company) in [("XQ1", anju), ("XQ4", anju), ("XQ5", anju), ("XQ6", hongda)] {
-        for month in ["2026-10", "2026-11"] {
+        for month in ["2026-10", "2026-11", "2026-12"] {
             wuye::db_run!(db, pool => sqlx::query("INSERT INTO ratings (rating_period, compound_id, company_id, rater_kind, rater_key, score, created_at) \
                 SELECT $1, id, $2, 'community', region_code, 8000, $3 FROM compounds WHERE code = $4")
                 .bind(month).bind(company).bind(now).bind(code).execute(pool).await.map(|_| ())).unwrap();
         }
     }
+    (anju, hongda, ids)
+}
+
+storage_test!(the_bottom_place_of_a_month_is_acted_on_at_the_close, |t| {
+    let (anju, hongda, ids) = bottom_fixture(t).await;
+    let id = |code: &str| ids.iter().find(|(c, _)| c == code).unwrap().1;
+    let db = &t.db;
+    let now = OffsetDateTime::now_utc();
+    let cli = Actor::cli();
     let s = Settings::shipped();
     let fin = assessment::run(
         &t.db,
@@ -577,9 +589,36 @@ storage_test!(the_bottom_place_of_a_month_is_acted_on_at_the_close, |t| {
         kinds,
         [
             ("credit", "done"),
-            ("public_notice", "pending"),
-            ("rectification", "pending")
+            ("public_notice", "done"),
+            ("rectification", "done")
         ]
+    );
+    // The rectification action issued a notice without an inspection: 15 working days from the
+    // close, listing the items below the district mean (the owners' satisfaction here).
+    let (number, deadline, requirement, inspection): (String, time::Date, String, Option<i64>) = wuye::db_read!(db, pool => sqlx::query_as(
+        "SELECT r.number, r.deadline, r.requirement, r.inspection_id FROM rectifications r JOIN assessment_actions a ON a.id = r.action_id \
+         WHERE a.run_id = $1 AND r.company_id = $2").bind(fin.run_id).bind(hongda).fetch_one(pool).await).unwrap();
+    assert!(number.starts_with("ZG-370705-2026-"), "{number}");
+    assert_eq!(
+        deadline,
+        s.calendar
+            .add_working_days(time::macros::date!(2026 - 11 - 12), 15)
+    );
+    assert_eq!(inspection, None);
+    assert!(
+        requirement.contains("Items below the district mean: Owner satisfaction rating ")
+            && requirement.contains("业主满意度评价 ")
+            && !requirement.contains("Community and street rating"),
+        "only the item below the mean: {requirement}"
+    );
+    // The public notice lists the bottom place with the measures taken.
+    let notices = wuye::supervision::public_notices(&t.db, fin.run_id)
+        .await
+        .unwrap();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(
+        (notices[0].company_id, notices[0].measures.clone()),
+        (hongda, vec!["credit".to_owned(), "rectification".to_owned()])
     );
     let (points, source, item): (i64, String, String) = wuye::db_read!(db, pool => sqlx::query_as(
         "SELECT points, source_ref, item_key FROM credit_records WHERE company_id = $1").bind(hongda).fetch_one(pool).await).unwrap();

@@ -825,6 +825,234 @@ storage_test!(decision_durations_are_city_settings, |t| {
     );
 });
 
+storage_test!(
+    assessment_and_inspection_settings_on_the_api_and_the_settings_page,
+    |t| {
+        use crate::http::{app, assert_error, get, get_as, json_as, send};
+        use axum::body::Body;
+        use axum::http::{Request, StatusCode, header};
+        use serde_json::json;
+        use wuye::settings::{AssessmentSettings, Settings};
+        seed(&t.db).await;
+        let app = app(t);
+        let now = OffsetDateTime::now_utc();
+        let admin = token_for(t, "cityadmin", Role::CityAdmin, "370700").await;
+        let district = token_for(t, "district", Role::DistrictOfficer, "370705").await;
+        let street = token_for(t, "street", Role::StreetOfficer, "370705001").await;
+        let stored = || async { Settings::load(&t.db).await.unwrap().assessment };
+        let defaults = AssessmentSettings::default();
+        assert_eq!((defaults.notice_days, defaults.escalate_days), (15, 5));
+
+        // Reading: city administrators and district officers; a street officer is refused.
+        let r = get_as(&app, "/api/v1/settings/assessment", &admin).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(
+            serde_json::from_value::<AssessmentSettings>(r.json()).unwrap(),
+            defaults
+        );
+        let r = get_as(&app, "/api/v1/settings/assessment", &district).await;
+        assert_eq!(r.json()["notice_days"], 15);
+        assert_error(
+            &get_as(&app, "/api/v1/settings/assessment", &street).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+        assert_eq!(
+            get(&app, "/api/v1/settings/assessment").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+
+        // Writing: city administrators only; a refused write changes nothing.
+        let changed = AssessmentSettings {
+            bottom_n: 3,
+            bottom_scope_street: true,
+            bottom_min_tenure_percent: 40,
+            settle_days: 12,
+            rating_grace_days: 6,
+            notice_days: 20,
+            escalate_days: 3,
+        };
+        let body = serde_json::to_value(changed).unwrap();
+        let put = |token: &str, body: serde_json::Value| {
+            let app = app.clone();
+            let token = token.to_owned();
+            async move { json_as(&app, "PUT", "/api/v1/settings/assessment", &token, body).await }
+        };
+        assert_error(
+            &put(&district, body.clone()).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+        assert_error(
+            &put(&street, body.clone()).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+        assert_eq!(stored().await, defaults);
+
+        // Out of range: a bilingual 400 naming the value, and nothing stored.
+        for (field, bad, en, zh) in [
+            ("notice_days", 61, "1 to 60", "整改期限"),
+            ("notice_days", 0, "1 to 60", "整改期限"),
+            ("escalate_days", 31, "1 to 30", "督办"),
+            ("escalate_days", 0, "1 to 30", "督办"),
+            ("bottom_n", 51, "0 to 50", "末位数"),
+        ] {
+            let mut b = body.clone();
+            b[field] = json!(bad);
+            let v = assert_error(
+                &put(&admin, b).await,
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+            );
+            let (m, m_zh) = (
+                v["error"]["message"].as_str().unwrap(),
+                v["error"]["message_zh"].as_str().unwrap(),
+            );
+            assert!(m.contains(en) && m.contains(&format!("not {bad}")), "{v}");
+            assert!(m_zh.contains(zh) && !m_zh.contains(" / "), "{v}");
+            assert!(!m.contains(zh), "the English message is English: {v}");
+            assert_eq!(stored().await, defaults, "{field} = {bad} stored nothing");
+        }
+
+        // The round trip: the answer, a fresh read and the database agree.
+        let r = put(&admin, body.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.json(), body);
+        assert_eq!(
+            get_as(&app, "/api/v1/settings/assessment", &district)
+                .await
+                .json(),
+            body
+        );
+        assert_eq!(stored().await, changed);
+        // A body written before the inspection fields keeps their defaults.
+        let mut older = body.clone();
+        older.as_object_mut().unwrap().remove("notice_days");
+        older.as_object_mut().unwrap().remove("escalate_days");
+        let r = put(&admin, older).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(
+            (r.json()["notice_days"].clone(), r.json()["escalate_days"].clone()),
+            (json!(15), json!(5))
+        );
+        let mut b = body.clone();
+        b["notice_days"] = json!(21);
+        b["escalate_days"] = json!(4);
+        assert_eq!(put(&admin, b).await.status, StatusCode::OK);
+
+        // The /settings page shows the form with the stored values and saves it.
+        let actor = match wuye::auth::login(&t.db, "cityadmin", PASSWORD, "", now)
+            .await
+            .unwrap()
+        {
+            wuye::auth::Login::Ok { actor, .. } => actor,
+            other => panic!("{other:?}"),
+        };
+        let session = wuye::auth::start_session(&t.db, actor.user_id.unwrap(), "", now)
+            .await
+            .unwrap();
+        let csrf = wuye::auth::session_actor(&t.db, &session, "", now)
+            .await
+            .unwrap()
+            .unwrap()
+            .csrf
+            .unwrap();
+        let page = |lang: &'static str| {
+            let app = app.clone();
+            let session = session.clone();
+            async move {
+                send(
+                    &app,
+                    Request::get(format!("/settings?lang={lang}"))
+                        .header(header::COOKIE, format!("wuye_session={session}"))
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+            }
+        };
+        let html = page("zh").await.text();
+        assert!(html.contains("考核与督查"), "{html}");
+        assert!(html.contains(r#"action="/settings/assessment""#));
+        for (name, value) in [
+            ("bottom_n", 3),
+            ("bottom_min_tenure_percent", 40),
+            ("settle_days", 12),
+            ("rating_grace_days", 6),
+            ("notice_days", 21),
+            ("escalate_days", 4),
+        ] {
+            let input = html
+                .split("<input")
+                .find(|i| i.contains(&format!(r#"name="{name}""#)))
+                .unwrap_or_else(|| panic!("no input {name}"));
+            assert!(input.contains(&format!(r#"value="{value}""#)), "{name}: {input}");
+        }
+        assert!(
+            html.contains(r#"<option value="street" selected>"#),
+            "the street pool is chosen"
+        );
+        assert!(page("en").await.text().contains("Assessment and inspections"));
+        let post = |form: String| {
+            let app = app.clone();
+            let session = session.clone();
+            async move {
+                send(
+                    &app,
+                    Request::post("/settings/assessment")
+                        .header(header::COOKIE, format!("wuye_session={session}"))
+                        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(Body::from(form))
+                        .unwrap(),
+                )
+                .await
+            }
+        };
+        let form = |escalate: u32| {
+            format!(
+                "csrf={csrf}&bottom_n=4&bottom_scope=district&bottom_min_tenure_percent=60&settle_days=10&rating_grace_days=5&notice_days=30&escalate_days={escalate}"
+            )
+        };
+        let before = stored().await;
+        let r = post(form(31)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+        assert!(
+            r.text().contains("逐级督办间隔工作日"),
+            "the error is shown: {}",
+            r.text()
+        );
+        assert_eq!(stored().await, before, "nothing stored");
+        let r = post(form(7)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        assert_eq!(r.headers[header::LOCATION], "/settings");
+        let after = AssessmentSettings {
+            bottom_n: 4,
+            bottom_scope_street: false,
+            bottom_min_tenure_percent: 60,
+            settle_days: 10,
+            rating_grace_days: 5,
+            notice_days: 30,
+            escalate_days: 7,
+        };
+        assert_eq!(stored().await, after);
+        assert_eq!(
+            serde_json::from_value::<AssessmentSettings>(
+                get_as(&app, "/api/v1/settings/assessment", &admin).await.json()
+            )
+            .unwrap(),
+            after,
+            "the page's write is the API's read at once"
+        );
+        assert!(
+            page("zh")
+                .await
+                .text()
+                .contains(r#"<option value="district" selected>"#)
+        );
+    }
+);
+
 storage_test!(owners_object_to_the_roll_during_its_public_check, |t| {
     seed(&t.db).await;
     let notice = datetime!(2026-11-02 09:00 +8);

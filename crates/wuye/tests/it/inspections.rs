@@ -360,6 +360,23 @@ storage_test!(a_rejection_sets_a_new_deadline, |t| {
         r.notice.deadline,
         s.calendar.add_working_days(date!(2026 - 11 - 02), 15)
     );
+    // The raise is on the timeline and the street is told.
+    assert!(
+        r.events
+            .last()
+            .unwrap()
+            .note
+            .contains("supervision raised to level 1"),
+        "{:?}",
+        r.events.last()
+    );
+    let told = count(
+        t,
+        "SELECT count(*) FROM notifications WHERE region_code = $1 AND kind = 'rectification_escalated'",
+        RegionCode::parse("370705001").unwrap().as_i64(),
+    )
+    .await;
+    assert_eq!(told, 1);
     // The first response time is kept.
     assert_eq!(r.notice.first_response_at, Some(T0));
 });
@@ -419,7 +436,43 @@ storage_test!(an_overdue_notice_escalates_once_per_level, |t| {
             .unwrap(),
         0
     );
-    assert_eq!(count(t, events, id).await, 3);
+    // Three levels, and the follow-ups of levels 2 and 3 on the timeline.
+    assert_eq!(count(t, events, id).await, 5);
+    // Level 2 opened one interview of the company by the district; level 3 issued one
+    // `overdue_notice` credit record (3.00 points by the default scheme), by the system.
+    let interviews = wuye::supervision::interviews(&t.db, &street, None).await.unwrap();
+    assert_eq!(interviews.len(), 1);
+    assert_eq!(
+        (
+            interviews[0].origin.as_str(),
+            interviews[0].rectification_id,
+            interviews[0].state.as_str(),
+            interviews[0].region_code
+        ),
+        (
+            "rectification",
+            Some(id),
+            "pending",
+            RegionCode::parse("370705").unwrap().as_i64()
+        )
+    );
+    let db = &t.db;
+    let records: Vec<(String, i64, Option<i64>, String)> = wuye::db_read!(db, pool => sqlx::query_as(
+        "SELECT item_key, points, issuer_user_id, source FROM credit_records WHERE source_ref = $1")
+        .bind(format!("rectification:{id}")).fetch_all(pool).await)
+    .unwrap();
+    assert_eq!(
+        records,
+        [("overdue_notice".to_owned(), 300, None, "rectification".to_owned())]
+    );
+    assert_eq!(
+        wuye::supervision::interviews(&t.db, &anju, None)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the company reads its own interview"
+    );
     let n = inspections::get_notice(&t.db, &street, id).await.unwrap().notice;
     assert_eq!(n.supervision_level, 3);
     assert_eq!(

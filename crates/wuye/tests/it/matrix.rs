@@ -61,6 +61,9 @@ fn rule(method: &str, path: &str, who: &Caller, out_of_scope: bool) -> Option<Ex
     if let Some(e) = crate::matrix_inspections::rule(method, path, who, out_of_scope) {
         return Some(e);
     }
+    if let Some(e) = crate::matrix_supervision::rule(method, path, who, out_of_scope) {
+        return Some(e);
+    }
     use Expect::*;
     let signed = who.role.is_some();
     let role = who.role;
@@ -208,10 +211,14 @@ fn rule(method: &str, path: &str, who: &Caller, out_of_scope: bool) -> Option<Ex
         ("POST", "/notifications/read" | "/api/v1/notifications/read") => gate(true),
         // City settings: everyone signed in reads the time limits; city administrators edit.
         ("GET", "/api/v1/settings/sla") => gate(true),
-        ("GET", "/settings") | ("POST", "/settings/sla" | "/settings/calendar" | "/settings/decisions") => {
+        ("GET", "/settings")
+        | ("POST", "/settings/sla" | "/settings/calendar" | "/settings/decisions" | "/settings/assessment") => {
             gate(admin)
         }
-        ("PUT", "/api/v1/settings/sla/{category}") | ("POST", "/api/v1/settings/calendar") => gate(admin),
+        ("PUT", "/api/v1/settings/sla/{category}" | "/api/v1/settings/assessment")
+        | ("POST", "/api/v1/settings/calendar") => gate(admin),
+        // The assessment and inspection settings: city administrators and district officers read.
+        ("GET", "/api/v1/settings/assessment") => gate(admin_or_district),
         // 12345 import: regulators; a ticket for a compound outside the jurisdiction is a row error.
         ("POST", "/api/v1/orders/import" | "/orders/import") => match gate(regulator) {
             Ok if who.name == "community" && path.starts_with("/api") => Unprocessable,
@@ -493,6 +500,34 @@ storage_test!(every_role_on_every_route, |t| {
     let rubric_id = wuye::db_read!(&t.db, pool => sqlx::query_as::<_, (i64,)>("SELECT min(id) FROM rubrics").fetch_one(pool).await).unwrap().0;
     // A submitted inspection of XQ1 with a finding on an issued notice, for the inspection routes.
     let (inspection, finding, notice) = crate::inspections::seed_notice(&t.db, xq1).await;
+    // A pending interview and a proposed exit case of 安居 at XQ1, for the supervision routes.
+    let interview = wuye::supervision::create_interview(
+        &t.db,
+        &cli,
+        &wuye::supervision::NewInterview {
+            company_id: anju_id,
+            compound_id: Some(xq1),
+            reason: "矩阵".into(),
+        },
+        now,
+    )
+    .await
+    .unwrap()
+    .id;
+    let exit_case = wuye::supervision::propose_exit(
+        &t.db,
+        &cli,
+        &wuye::supervision::NewExitCase {
+            company_id: anju_id,
+            compound_id: xq1,
+            reason: "矩阵".into(),
+        },
+        now,
+    )
+    .await
+    .unwrap()
+    .case
+    .id;
 
     // The compound outside each regulator's jurisdiction (none for city and district).
     let outside = |name: &str| match name {
@@ -545,6 +580,9 @@ storage_test!(every_role_on_every_route, |t| {
                     )
                     .replace("/inspections/{id}", &format!("/inspections/{inspection}"))
                     .replace("/rectifications/{id}", &format!("/rectifications/{notice}"))
+                    .replace("/interviews/{id}", &format!("/interviews/{interview}"))
+                    .replace("/exit-cases/{id}", &format!("/exit-cases/{exit_case}"))
+                    .replace("/exits/{id}", &format!("/exits/{exit_case}"))
                     .replace("/orders/{id}", &format!("/orders/{order}"))
                     .replace("/orders/new", &format!("/orders/new?compound={xq1}"))
                     .replace("/decisions/new", &format!("/decisions/new?compound={xq1}"))
@@ -613,6 +651,8 @@ storage_test!(every_role_on_every_route, |t| {
                     ("POST", "/settings/calendar") => (format!("csrf={}&days=2027-01-01%2Coff%2C%E5%85%83%E6%97%A6", who.csrf), "application/x-www-form-urlencoded"),
                     ("PUT", "/api/v1/settings/sla/{category}") => (r#"{"sign_days":1,"handle_days":5,"max_extension_days":10,"max_extensions":1,"return_days":2,"rate_days":7,"emergency":false}"#.into(), "application/json"),
                     ("POST", "/api/v1/settings/calendar") => ("2027-01-01,off,元旦\n".into(), "text/csv"),
+                    ("POST", "/settings/assessment") => (format!("csrf={}&bottom_n=5&bottom_scope=district&bottom_min_tenure_percent=50&settle_days=10&rating_grace_days=5&notice_days=15&escalate_days=5", who.csrf), "application/x-www-form-urlencoded"),
+                    ("PUT", "/api/v1/settings/assessment") => (serde_json::to_string(&wuye::settings::AssessmentSettings::default()).unwrap(), "application/json"),
                     ("POST", "/api/v1/orders/import") => ("ticket,received_at,compound_code,category,description\nM-1,2026-11-16 10:00,XQ1,repair,灯坏了\n".into(), "text/csv"),
                     ("POST", "/orders/import") => {
                         let b = format!("--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"h.csv\"\r\n\r\nticket,received_at,compound_code,category,description\nM-1,2026-11-16 10:00,XQ1,repair,灯坏了\n\r\n--B--\r\n", who.csrf);

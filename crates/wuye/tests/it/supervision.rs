@@ -1,0 +1,410 @@
+//! Supervision actions (docs/assessment.md §5–§7): the action ladder of a project bottom three
+//! months running (a notice, then an interview, then an exit case), recording an interview,
+//! deciding an exit case, and an exit case closed by the owners' Art. 278 vote — never by a
+//! regulator.
+
+use time::OffsetDateTime;
+use time::macros::{date, datetime};
+use wuye::assessment;
+use wuye::auth::Actor;
+use wuye::auth::Denied;
+use wuye::decisions;
+use wuye::inspections::InspectionError;
+use wuye::settings::Settings;
+use wuye::supervision::{self, ExitDecision, ExitVote, InterviewRecord, NewExitCase};
+use wuye_model::{Period, Role};
+
+use crate::assessment::bottom_fixture;
+use crate::decisions::{new_decision, verified_owner, xq1};
+use crate::http::{PASSWORD, token_for};
+use crate::storage_test;
+use crate::support::{TestDb, seed};
+
+async fn staff(t: &TestDb, login: &str, role: Role, scope: &str) -> Actor {
+    token_for(t, login, role, scope).await;
+    match wuye::auth::login(&t.db, login, PASSWORD, "", OffsetDateTime::now_utc())
+        .await
+        .unwrap()
+    {
+        wuye::auth::Login::Ok { actor, .. } => actor,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn record(held_on: time::Date) -> InterviewRecord {
+    InterviewRecord {
+        held_on,
+        place: "奎文区住建局 3 楼会议室".into(),
+        attendees: "区物业科 王科长；宏达物业 总经理".into(),
+        minutes: "企业承认服务不到位，承诺一个月内整改到位。".into(),
+    }
+}
+
+/// The kinds and states of a run's actions, with whether each led to an interview or an exit
+/// case.
+async fn actions_of(t: &TestDb, run_id: i64) -> Vec<(String, String, bool, bool)> {
+    let cli = Actor::cli();
+    let f = wuye::supervision::ActionFilter {
+        run_id: Some(run_id),
+        ..Default::default()
+    };
+    let mut out: Vec<_> = supervision::actions(&t.db, &cli, &f)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| {
+            (
+                a.kind,
+                a.state,
+                a.interview_id.is_some(),
+                a.exit_case_id.is_some(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn pair(kind: &str, state: &str) -> (String, String, bool, bool) {
+    (
+        kind.to_owned(),
+        state.to_owned(),
+        kind == "interview",
+        kind == "exit",
+    )
+}
+
+storage_test!(three_months_at_the_bottom_climb_the_action_ladder, |t| {
+    let (anju, hongda, _) = bottom_fixture(t).await;
+    let db = &t.db;
+    // The same owners' ratings every month: XQ6 stays at the bottom.
+    for month in ["2026-11", "2026-12"] {
+        wuye::db_run!(db, pool => sqlx::query("INSERT INTO ratings (rating_period, compound_id, company_id, rater_kind, rater_key, level, created_at) \
+            SELECT $1, compound_id, company_id, rater_kind, rater_key, level, created_at FROM ratings WHERE rating_period = '2026-10' AND rater_kind = 'owner'")
+            .bind(month).execute(pool).await.map(|_| ())).unwrap();
+    }
+    let cli = Actor::cli();
+    let s = Settings::shipped();
+    let mut runs = Vec::new();
+    for (month, closed) in [
+        ("2026-10", datetime!(2026-11-12 02:00 UTC)),
+        ("2026-11", datetime!(2026-12-12 02:00 UTC)),
+        ("2026-12", datetime!(2027-01-12 02:00 UTC)),
+    ] {
+        let r = assessment::run(&t.db, &cli, Period::parse(month).unwrap(), true, &s, closed)
+            .await
+            .unwrap();
+        assert_eq!(r.bottom, 1, "{month}");
+        runs.push(r.run_id);
+    }
+    // The default ladder: once — notice, rectification, credit; twice — and an interview;
+    // three times — and the exit procedure (no rectification on that row).
+    assert_eq!(
+        actions_of(t, runs[0]).await,
+        [
+            pair("credit", "done"),
+            pair("public_notice", "done"),
+            pair("rectification", "done")
+        ]
+    );
+    assert_eq!(
+        actions_of(t, runs[1]).await,
+        [
+            pair("credit", "done"),
+            pair("interview", "pending"),
+            pair("public_notice", "done"),
+            pair("rectification", "done")
+        ]
+    );
+    assert_eq!(
+        actions_of(t, runs[2]).await,
+        [
+            pair("credit", "done"),
+            pair("exit", "pending"),
+            pair("interview", "pending"),
+            pair("public_notice", "done")
+        ]
+    );
+    // Credit: 2 + 3 + 5 points of `bottom_n`.
+    let (points,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
+        "SELECT CAST(sum(points) AS BIGINT) FROM credit_records WHERE company_id = $1 AND item_key = 'bottom_n'").bind(hongda).fetch_one(pool).await).unwrap();
+    assert_eq!(points, 1000);
+
+    // The interviews: the district holds them; the street reads but may not record; the
+    // company reads its own; another company sees nothing.
+    let district = staff(t, "district", Role::DistrictOfficer, "370705").await;
+    let street = staff(t, "street", Role::StreetOfficer, "370705002").await;
+    let hongda_admin = staff(t, "hongda", Role::CompanyAdmin, "91110108551385082Q").await;
+    let anju_admin = staff(t, "anju", Role::CompanyAdmin, "91350100M000100Y43").await;
+    let ivs = supervision::interviews(&t.db, &district, Some("pending"))
+        .await
+        .unwrap();
+    assert_eq!(ivs.len(), 2);
+    assert!(
+        ivs.iter()
+            .all(|i| i.origin == "assessment" && i.company_id == hongda)
+    );
+    let first = ivs.iter().map(|i| i.id).min().unwrap();
+    assert_eq!(
+        supervision::interviews(&t.db, &street, None).await.unwrap().len(),
+        2
+    );
+    assert_eq!(
+        supervision::interviews(&t.db, &hongda_admin, None)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        supervision::interviews(&t.db, &anju_admin, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        supervision::interview(&t.db, &anju_admin, first).await,
+        Err(InspectionError::Denied(Denied::Hidden))
+    ));
+    let today = datetime!(2026-12-20 02:00 UTC);
+    assert!(matches!(
+        supervision::record_interview(&t.db, &street, first, &record(date!(2026 - 12 - 18)), today).await,
+        Err(InspectionError::Forbidden(_))
+    ));
+    assert!(matches!(
+        supervision::record_interview(&t.db, &hongda_admin, first, &record(date!(2026 - 12 - 18)), today)
+            .await,
+        Err(InspectionError::Denied(Denied::Role))
+    ));
+    assert!(matches!(
+        supervision::record_interview(&t.db, &district, first, &record(date!(2026 - 12 - 21)), today).await,
+        Err(InspectionError::Invalid("held_on", _))
+    ));
+    let mut empty = record(date!(2026 - 12 - 18));
+    empty.minutes = "  ".into();
+    assert!(matches!(
+        supervision::record_interview(&t.db, &district, first, &empty, today).await,
+        Err(InspectionError::Invalid("minutes", _))
+    ));
+    assert_eq!(
+        supervision::interview(&t.db, &district, first)
+            .await
+            .unwrap()
+            .state,
+        "pending",
+        "refused records change nothing"
+    );
+    let held = supervision::record_interview(&t.db, &district, first, &record(date!(2026 - 12 - 18)), today)
+        .await
+        .unwrap();
+    assert_eq!(
+        (held.state.as_str(), held.held_on),
+        ("held", Some(date!(2026 - 12 - 18)))
+    );
+    assert!(matches!(
+        supervision::record_interview(&t.db, &district, first, &record(date!(2026 - 12 - 18)), today).await,
+        Err(InspectionError::Refused(_))
+    ));
+    // Its action is done.
+    assert_eq!(
+        actions_of(t, runs[1]).await[1],
+        ("interview".to_owned(), "done".to_owned(), true, false)
+    );
+    // The minutes' file: a PDF is kept; anything else is refused.
+    let files = wuye::files::FileStore::new(t.db.clone(), wuye::files::FileBackend::Database);
+    assert!(matches!(
+        supervision::add_minutes_file(&t.db, &files, &district, first, "纪要", b"GIF89a", today).await,
+        Err(InspectionError::Invalid("file", _))
+    ));
+    supervision::add_minutes_file(
+        &t.db,
+        &files,
+        &district,
+        first,
+        "纪要",
+        b"%PDF-1.7 minutes",
+        today,
+    )
+    .await
+    .unwrap();
+    let (name, f) = supervision::minutes_file(&t.db, &files, &hongda_admin, first)
+        .await
+        .unwrap();
+    assert_eq!(
+        (name.as_str(), f.content_type.as_str()),
+        ("纪要", "application/pdf")
+    );
+
+    // The exit case: proposed by the ladder; the company cannot decide it, nor can the street;
+    // the district decides to proceed. Nothing has touched the contract.
+    let cases = supervision::exit_cases(&t.db, &district).await.unwrap();
+    assert_eq!(cases.len(), 1);
+    let x = &cases[0];
+    assert_eq!(
+        (x.state.as_str(), x.origin.as_str(), x.company_id),
+        ("proposed", "assessment", hongda)
+    );
+    let proceed = ExitDecision {
+        decision: "proceed".into(),
+        reason: "连续三个月考核末位，整改不力".into(),
+    };
+    assert!(matches!(
+        supervision::decide_exit(&t.db, &hongda_admin, x.id, &proceed, today).await,
+        Err(InspectionError::Denied(Denied::Role))
+    ));
+    assert!(matches!(
+        supervision::decide_exit(&t.db, &street, x.id, &proceed, today).await,
+        Err(InspectionError::Forbidden(_))
+    ));
+    let bad = ExitDecision {
+        decision: "dismiss".into(),
+        reason: "x".into(),
+    };
+    assert!(matches!(
+        supervision::decide_exit(&t.db, &district, x.id, &bad, today).await,
+        Err(InspectionError::Invalid("decision", _))
+    ));
+    let d = supervision::decide_exit(&t.db, &district, x.id, &proceed, today)
+        .await
+        .unwrap();
+    assert_eq!(d.case.state, "decided");
+    assert_eq!(d.events.len(), 2);
+    let (contracts,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
+        "SELECT count(*) FROM contracts WHERE company_id = $1 AND end_date = '2099-12-31'").bind(hongda).fetch_one(pool).await).unwrap();
+    assert_eq!(contracts, 1, "an exit case never changes a contract by itself");
+    // A fourth month at the bottom does not open a second case while this one is open.
+    let _ = anju;
+});
+
+storage_test!(an_exit_case_closes_by_the_owners_vote_only, |t| {
+    seed(&t.db).await;
+    let xq1 = xq1(t).await;
+    let db = &t.db;
+    let (anju,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as("SELECT id FROM companies WHERE uscc = '91350100M000100Y43'").fetch_one(pool).await).unwrap();
+    let notice = datetime!(2026-11-02 09:00 +8);
+    let district = staff(t, "district", Role::DistrictOfficer, "370705").await;
+    let community = staff(t, "community", Role::CommunityOfficer, "370705001001").await;
+    let committee = staff(t, "committee1", Role::CommitteeMember, "XQ1").await;
+    let second = staff(t, "committee1b", Role::CommitteeMember, "XQ1").await;
+    let zhang = verified_owner(t, "13800138000", "370705199001011234", notice).await;
+    let li = verified_owner(t, "13800138001", "370705199102021235", notice).await;
+
+    // Proposed by hand: the district may, a community officer may not; one open case at a time.
+    let new = NewExitCase {
+        company_id: anju,
+        compound_id: xq1,
+        reason: "多次整改逾期，业主投诉集中".into(),
+    };
+    assert!(matches!(
+        supervision::propose_exit(&t.db, &community, &new, notice).await,
+        Err(InspectionError::Forbidden(_))
+    ));
+    let x = supervision::propose_exit(&t.db, &district, &new, notice)
+        .await
+        .unwrap()
+        .case;
+    assert_eq!((x.state.as_str(), x.origin.as_str()), ("proposed", "manual"));
+    assert!(matches!(
+        supervision::propose_exit(&t.db, &district, &new, notice).await,
+        Err(InspectionError::Refused(_))
+    ));
+
+    // The owners' vote: given notice by the committee on dismissing the company.
+    let mut dismissal = new_decision(xq1, &["select_or_dismiss_company"]);
+    dismissal.title = "解聘潍坊安居物业".into();
+    dismissal.questions = vec!["解聘潍坊安居物业服务有限公司".into()];
+    let vote = decisions::create(&t.db, &committee, &dismissal, notice)
+        .await
+        .unwrap();
+    let other = decisions::create(&t.db, &committee, &new_decision(xq1, &["covenant"]), notice)
+        .await
+        .unwrap();
+    // Not before a regulator decided to proceed.
+    assert!(matches!(
+        supervision::link_vote(&t.db, &committee, x.id, &ExitVote { decision_id: vote }, notice).await,
+        Err(InspectionError::Refused(_))
+    ));
+    let proceed = ExitDecision {
+        decision: "proceed".into(),
+        reason: "提请业主表决".into(),
+    };
+    supervision::decide_exit(&t.db, &district, x.id, &proceed, notice)
+        .await
+        .unwrap();
+    // Only a vote on dismissing the company links; an owner cannot link it.
+    assert!(matches!(
+        supervision::link_vote(&t.db, &committee, x.id, &ExitVote { decision_id: other }, notice).await,
+        Err(InspectionError::Invalid("decision_id", _))
+    ));
+    assert!(matches!(
+        supervision::link_vote(&t.db, &zhang, x.id, &ExitVote { decision_id: vote }, notice).await,
+        Err(InspectionError::Denied(_))
+    ));
+    let linked = supervision::link_vote(&t.db, &committee, x.id, &ExitVote { decision_id: vote }, notice)
+        .await
+        .unwrap();
+    assert_eq!(
+        (linked.case.state.as_str(), linked.case.decision_id),
+        ("voting", Some(vote))
+    );
+
+    // Everyone votes yes: 张三, 李四 online, the developer on paper, confirmed by a second member.
+    let opened = datetime!(2026-11-18 08:00 +8);
+    decisions::open(&t.db, &committee, vote, opened).await.unwrap();
+    decisions::cast(&t.db, &zhang, vote, &["yes".into()], opened)
+        .await
+        .unwrap();
+    decisions::cast(&t.db, &li, vote, &["yes".into()], opened)
+        .await
+        .unwrap();
+    decisions::enter_paper(
+        &t.db,
+        &committee,
+        vote,
+        dev_room(t, vote).await,
+        &["yes".into()],
+        None,
+        opened,
+    )
+    .await
+    .unwrap();
+    decisions::confirm_paper(&t.db, &second, vote, "developer", opened)
+        .await
+        .unwrap();
+    let days = wuye::settings::DecisionDays::default();
+    let closed = datetime!(2026-11-30 20:00 +8);
+    decisions::close(&t.db, &committee, vote, &days, closed)
+        .await
+        .unwrap();
+    // Closing is not enough: the case waits for the published result.
+    assert_eq!(
+        supervision::exit_case(&t.db, &district, x.id)
+            .await
+            .unwrap()
+            .case
+            .state,
+        "voting"
+    );
+    decisions::publish(&t.db, &committee, vote, &days, closed + time::Duration::days(8))
+        .await
+        .unwrap();
+    let done = supervision::exit_case(&t.db, &district, x.id).await.unwrap();
+    assert_eq!(
+        (done.case.state.as_str(), done.case.outcome.as_deref()),
+        ("closed", Some("dismissed"))
+    );
+    let steps: Vec<&str> = done.events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(steps, ["propose", "decide", "vote", "close"]);
+    let (told,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
+        "SELECT count(*) FROM notifications n JOIN users u ON u.id = n.user_id WHERE n.kind = 'exit_case' AND u.scope_company = $1 AND n.text_en LIKE '%voted to dismiss%'")
+        .bind(anju).fetch_one(pool).await).unwrap();
+    let (admins,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
+        "SELECT count(*) FROM users WHERE scope_company = $1 AND disabled = $2").bind(anju).bind(false).fetch_one(pool).await).unwrap();
+    assert_eq!(told, admins, "every account of the company is told");
+});
+
+/// The developer's room on a decision's roll.
+async fn dev_room(t: &TestDb, id: i64) -> i64 {
+    let rooms = decisions::roll_rooms(&t.db, id).await.unwrap();
+    rooms.iter().find(|(_, l)| l.ends_with("-601")).unwrap().0
+}
