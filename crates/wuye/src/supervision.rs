@@ -136,7 +136,7 @@ pub struct ActionFilter {
     pub run_id: Option<i64>,
 }
 
-/// The actions the caller reads, newest first (at most 500).
+/// The actions the caller reads, newest run first, each project's together (at most 500).
 pub async fn actions(db: &Db, actor: &Actor, f: &ActionFilter) -> Result<Vec<Action>> {
     let mut sql = Sql::new(ACTION_SELECT);
     push_scope(&mut sql, actor, "c.region_code", "a.compound_id", "a.company_id")?;
@@ -149,7 +149,7 @@ pub async fn actions(db: &Db, actor: &Actor, f: &ActionFilter) -> Result<Vec<Act
     if let Some(r) = f.run_id {
         sql.push(" AND a.run_id = ").bind_i64(r);
     }
-    sql.push(" ORDER BY a.id DESC LIMIT 500");
+    sql.push(" ORDER BY a.run_id DESC, a.compound_id, a.company_id, a.id LIMIT 500");
     let text = sql.text_for(db);
     Ok(
         db_read!(db, pool => bind_params!(sqlx::query_as(sqlx::AssertSqlSafe(text)), sql.params).fetch_all(pool).await)?,

@@ -45,6 +45,12 @@ fn origin_label(lang: Lang, origin: &str) -> &'static str {
     }
 }
 
+/// The part of a stored "English / 中文" text in the page's language.
+fn bilingual(lang: Lang, text: &str) -> String {
+    let (en, zh) = super::error::split(text);
+    lang.pick(&zh, &en).to_owned()
+}
+
 fn is_regulator(ctx: &Ctx) -> bool {
     ctx.actor.require_regulator().is_ok()
 }
@@ -65,6 +71,20 @@ async fn supervision_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
         .map_err(AppError::from)
         .or_page(lang)?;
     let regulator = is_regulator(&ctx);
+    // One card per bottom place (period, compound, company), its actions inside.
+    let mut groups: Vec<Vec<&supervision::Action>> = Vec::new();
+    for a in &actions {
+        match groups.last_mut() {
+            Some(g)
+                if g[0].run_id == a.run_id
+                    && g[0].compound_id == a.compound_id
+                    && g[0].company_id == a.company_id =>
+            {
+                g.push(a)
+            }
+            _ => groups.push(vec![a]),
+        }
+    }
     Ok(layout(
         &ctx,
         lang.pick("督办：约谈与清退", "Supervision: interviews and exits"),
@@ -75,55 +95,47 @@ async fn supervision_page(State(st): State<AppState>, ctx: Ctx) -> PageResult {
                 "What a month's bottom places and overdue notices set in motion. An exit needs a regulator's decision to proceed and the owners' vote under Civil Code Art. 278; no regulator dismisses a company on the owners' behalf.")) }
             h2 { (lang.pick("约谈", "Interviews")) }
             @if interviews.is_empty() { p.muted { (lang.pick("暂无约谈。", "No interviews.")) } }
-            @else { div.scroll { table.list {
-                thead { tr { th { "#" } th { (lang.pick("企业", "Company")) } th { (lang.pick("小区", "Compound")) } th { (lang.pick("来由", "Origin")) } th { (lang.pick("状态", "State")) } th { (lang.pick("约谈日期", "Held on")) } } }
-                tbody { @for i in &interviews { tr {
-                    td { a href={ "/supervision/interviews/" (i.id) } { (i.id) } }
-                    td { (i.company_name) }
-                    td { (i.compound_name.clone().unwrap_or_default()) }
-                    td { (origin_label(lang, &i.origin)) }
-                    td { span.tag { (pick(lang, state_label(&i.state))) } }
-                    td { @if let Some(d) = i.held_on { (d) } @else { "—" } }
-                } } }
+            ul.cards { @for i in &interviews { li.card {
+                a href={ "/supervision/interviews/" (i.id) } { b { (lang.pick("约谈 ", "Interview ")) (i.id) } }
+                " " span.tag { (pick(lang, state_label(&i.state))) }
+                br; (i.company_name) @if let Some(c) = &i.compound_name { " · " (c) }
+                br; span.muted { (origin_label(lang, &i.origin)) @if let Some(d) = i.held_on { " · " (d) } }
             } } }
             h2 { (lang.pick("清退案", "Exit cases")) }
             @if exits.is_empty() { p.muted { (lang.pick("暂无清退案。", "No exit cases.")) } }
-            @else { div.scroll { table.list {
-                thead { tr { th { "#" } th { (lang.pick("企业", "Company")) } th { (lang.pick("小区", "Compound")) } th { (lang.pick("状态", "State")) } th { (lang.pick("结果", "Outcome")) } } }
-                tbody { @for x in &exits { tr {
-                    td { a href={ "/supervision/exits/" (x.id) } { (x.id) } }
-                    td { (x.company_name) }
-                    td { (x.compound_name) }
-                    td { span.tag { (pick(lang, state_label(&x.state))) } }
-                    td { @if let Some(o) = &x.outcome { (pick(lang, state_label(o))) } @else { "—" } }
-                } } }
+            ul.cards { @for x in &exits { li.card {
+                a href={ "/supervision/exits/" (x.id) } { b { (lang.pick("清退案 ", "Exit case ")) (x.id) } }
+                " " span.tag { (pick(lang, state_label(&x.state))) }
+                @if let Some(o) = &x.outcome { " · " (pick(lang, state_label(o))) }
+                br; (x.company_name) " · " (x.compound_name)
             } } }
             h2 { (lang.pick("考核末位措施", "Bottom places' actions")) }
-            @if actions.is_empty() { p.muted { (lang.pick("暂无。", "None.")) } }
-            @else { div.scroll { table.list {
-                thead { tr { th { (lang.pick("考核期", "Period")) } th { (lang.pick("小区", "Compound")) } th { (lang.pick("企业", "Company")) } th.num { (lang.pick("连续", "Running")) } th { (lang.pick("措施", "Action")) } th { (lang.pick("状态", "State")) } th { (lang.pick("说明", "Note")) } } }
-                tbody { @for a in &actions { tr {
-                    td { (a.period) }
-                    td { (a.compound_name) }
-                    td { (a.company_name) }
-                    td.num { (a.streak) }
-                    td { (pick(lang, action_label(&a.kind))) @if !a.detail.is_empty() { " · " (a.detail) } }
-                    td { (pick(lang, state_label(&a.state))) }
-                    td {
-                        @if let Some(i) = a.interview_id { a href={ "/supervision/interviews/" (i) } { (lang.pick("约谈 ", "interview ")) (i) } " " }
-                        @if let Some(x) = a.exit_case_id { a href={ "/supervision/exits/" (x) } { (lang.pick("清退案 ", "exit case ")) (x) } " " }
-                        @if let (Some(r), Some(n)) = (a.rectification_id, &a.rectification_number) { a href={ "/rectifications/" (r) } { (n) } " " }
-                        span.muted { (a.note) }
+            @if groups.is_empty() { p.muted { (lang.pick("暂无。", "None.")) } }
+            ul.cards { @for g in &groups {
+                @let a = g[0];
+                li.card {
+                    b { (a.period) " · " (a.compound_name) }
+                    br; span.muted { (a.company_name) " · " (lang.pick("连续末位 ", "bottom ")) (a.streak) (lang.pick(" 次", " running")) }
+                    ul { @for a in g { li {
+                        (pick(lang, action_label(&a.kind))) " · " (pick(lang, state_label(&a.state)))
+                        @if let Some(i) = a.interview_id { " · " a href={ "/supervision/interviews/" (i) } { (lang.pick("约谈 ", "interview ")) (i) } }
+                        @if let Some(x) = a.exit_case_id { " · " a href={ "/supervision/exits/" (x) } { (lang.pick("清退案 ", "exit case ")) (x) } }
+                        @if let (Some(r), Some(n)) = (a.rectification_id, &a.rectification_number) { " · " a href={ "/rectifications/" (r) } { (n) } }
+                        @if a.kind == "credit" && !a.detail.is_empty() { " · " (a.detail) (lang.pick(" 分", " points")) }
+                        @if a.state == "cancelled" || (a.state == "pending" && a.note.starts_with("not ")) { br; span.muted { (bilingual(lang, &a.note)) } }
                         @if regulator && a.kind == "public_notice" && a.state == "done" {
-                            form.inline method="post" action={ "/supervision/actions/" (a.id) "/cancel" } {
-                                input type="hidden" name="csrf" value=(ctx.csrf());
-                                input type="text" name="reason" required placeholder=(lang.pick("撤下理由", "Reason to withdraw"));
-                                button type="submit" { (lang.pick("撤下公示", "Withdraw")) }
+                            details {
+                                summary { (lang.pick("撤下公示…", "Withdraw from the notice…")) }
+                                form.inline method="post" action={ "/supervision/actions/" (a.id) "/cancel" } {
+                                    input type="hidden" name="csrf" value=(ctx.csrf());
+                                    input type="text" name="reason" required placeholder=(lang.pick("撤下理由", "Reason to withdraw"));
+                                    button type="submit" { (lang.pick("撤下", "Withdraw")) }
+                                }
                             }
                         }
-                    }
-                } } }
-            } } }
+                    } } }
+                }
+            } }
             @if regulator {
                 h2 { (lang.pick("提出约谈或清退", "Open an interview or an exit case")) }
                 form.stack method="post" action="/supervision/interviews" {
@@ -199,7 +211,7 @@ async fn interview_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64
             }
             p { (i.company_name) @if let Some(c) = &i.compound_name { " · " (c) }
                 @if let (Some(r), Some(n)) = (i.rectification_id, &i.rectification_number) { " · " a href={ "/rectifications/" (r) } { (n) } } }
-            p { (lang.pick("事由：", "Reason: ")) (i.reason) }
+            p { (lang.pick("事由：", "Reason: ")) (bilingual(lang, &i.reason)) }
             @if i.state == "held" {
                 dl {
                     dt { (lang.pick("地点", "Place")) } dd { (i.place) }
@@ -337,7 +349,7 @@ async fn exit_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) ->
                 div.figure { b { @if let Some(o) = &x.outcome { (pick(lang, state_label(o))) } @else { "—" } } span { (lang.pick("结果", "Outcome")) } }
             }
             p { (x.company_name) " · " (x.compound_name) " · " (origin_label(lang, &x.origin)) }
-            p { (lang.pick("理由：", "Reason: ")) (x.reason) }
+            p { (lang.pick("理由：", "Reason: ")) (bilingual(lang, &x.reason)) }
             @if let Some(r) = &x.decision_reason { p { (lang.pick("决定理由：", "Decision: ")) (r) } }
             @if let (Some(did), Some(t)) = (x.decision_id, &x.decision_title) {
                 p { (lang.pick("业主表决：", "Owners' vote: ")) a href={ "/decisions/" (did) } { (t) }
