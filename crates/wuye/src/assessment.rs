@@ -1120,12 +1120,11 @@ async fn record_actions(
         .map(|p| ((p.input.compound_id, p.input.company_id), p.rubric_id))
         .collect();
     let mut sql = Sql::new(
-        "INSERT INTO assessment_actions (run_id, compound_id, company_id, streak, kind, state, detail, note) VALUES ",
+        "INSERT INTO assessment_actions (run_id, compound_id, company_id, streak, kind, state, detail, note, rectification_days, requirement) VALUES ",
     );
     let mut rows = 0;
     let mut bottom = 0;
     let means = district_item_means(scores);
-    let mut plans = HashMap::new();
     for (s, streak) in scores.iter().filter(|(s, _)| s.bottom) {
         bottom += 1;
         let Some(rubric) = rubric_of
@@ -1149,13 +1148,6 @@ async fn record_actions(
         }
         if let Some(days) = action.rectification_days {
             kinds.push(("rectification", format!("{days} working days / {days} 个工作日")));
-            plans.insert(
-                (s.compound_id, s.company_id),
-                crate::supervision::RectificationPlan {
-                    days,
-                    requirement: below_mean(rubric, s, &means),
-                },
-            );
         }
         if action.exit {
             kinds.push(("exit", String::new()));
@@ -1204,6 +1196,13 @@ async fn record_actions(
                 Param::Text(state.into()),
                 Param::Text(detail),
                 Param::Text(note),
+                Param::OptI64(
+                    (kind == "rectification")
+                        .then_some(action.rectification_days)
+                        .flatten()
+                        .map(i64::from),
+                ),
+                Param::OptText((kind == "rectification").then(|| below_mean(rubric, s, &means))),
             ]);
             rows += 1;
         }
@@ -1212,7 +1211,10 @@ async fn record_actions(
         let text = sql.text_for(db);
         db_run!(db, pool => bind_params!(sqlx::query(AssertSqlSafe(text)), sql.params).execute(pool).await.map(|_| ()))?;
     }
-    crate::supervision::open_from_close(db, actor, run_id, &plans, settings, now).await?;
+    // The follow-ups; what fails here stays pending and the daily run retries it.
+    if let Err(e) = crate::supervision::open_from_close(db, actor, Some(run_id), settings, now).await {
+        tracing::warn!(error = %e, run = run_id, "bottom-place actions not all set in motion");
+    }
     Ok(bottom)
 }
 

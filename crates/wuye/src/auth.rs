@@ -102,6 +102,16 @@ impl Actor {
         }
     }
 
+    /// The platform itself acting (a sweep, a follow-up of a published result): the command
+    /// line's reach, written as "system" in timelines and the audit log.
+    pub fn system() -> Self {
+        Self {
+            login: "system".into(),
+            display_name: "system".into(),
+            ..Self::cli()
+        }
+    }
+
     pub fn signed_in(&self) -> bool {
         self.role.is_some()
     }

@@ -1674,17 +1674,11 @@ pub async fn publish(
     db_run!(db, pool => sqlx::query("UPDATE decisions SET state = 'published', published_at = $2, shown_until = $3, result = $4 WHERE id = $1 AND state = 'closed'")
         .bind(id).bind(now).bind(now + time::Duration::days(i64::from(days.result_shown))).bind(json).execute(pool).await.map(|_| ()))?;
     audit(db, actor, "decision.publish", id, now).await?;
-    // An exit case waiting on this vote closes by it (R5.5): the first question is the dismissal.
-    let first_passed = result
-        .questions
-        .first()
-        .is_some_and(|q| q.statutory.get("outcome").and_then(|o| o.as_str()) == Some("passed"));
-    crate::supervision::on_decision_published(db, id, first_passed, now)
-        .await
-        .map_err(|e| match e {
-            crate::inspections::InspectionError::Db(e) => DecisionError::Db(e),
-            e => DecisionError::Refused(e.to_string()),
-        })?;
+    // An exit case waiting on this vote closes by it (R5.5). Should that fail, the result
+    // stands and the supervision sweep closes the case within a minute.
+    if let Err(e) = crate::supervision::on_decision_published(db, id, now).await {
+        tracing::warn!(error = %e, decision = id, "exit cases not closed by the published result");
+    }
     notify_owners(
         db,
         id,

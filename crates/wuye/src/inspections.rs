@@ -1022,14 +1022,10 @@ pub(crate) async fn issue_for_action(
     settings: &Settings,
     now: OffsetDateTime,
 ) -> Result<String, InspectionError> {
-    let (community,): (i64,) = db_read!(db, pool => sqlx::query_as("SELECT region_code FROM compounds WHERE id = $1")
-        .bind(compound_id).fetch_one(pool).await)?;
-    let district =
-        RegionCode::from_i64(community).map_or(community, |c| c.at_level(RegionLevel::District).as_i64());
-    let issuing = match &actor.scope {
-        Scope::Region { code } => code.as_i64(),
-        _ => district,
-    };
+    // Issued for the compound's district, whoever closed the month: the district supervises
+    // it, hears the response and may withdraw it.
+    let community = crate::supervision::community_of(db, compound_id).await?;
+    let issuing = crate::supervision::district_of(community);
     let deadline = settings.calendar.add_working_days(china_date(now), plan.days);
     let requirement = format!("{reason}\n{}", plan.requirement);
     let id = insert_notice(
@@ -1252,8 +1248,7 @@ pub async fn act(
                 // At the second rejection, supervision rises one level.
                 let raise = if n.rounds + 1 >= 3 && n.supervision_level < MAX_LEVEL {
                     let level = n.supervision_level + 1;
-                    let region: i64 = db_read!(db, pool => sqlx::query_as::<_, (i64,)>("SELECT region_code FROM compounds WHERE id = $1")
-                        .bind(n.compound_id).fetch_one(pool).await)?.0;
+                    let region = crate::supervision::community_of(db, n.compound_id).await?;
                     Some((level, supervising_region(region, level)))
                 } else {
                     None
@@ -1404,9 +1399,19 @@ pub async fn act(
             now,
         )
         .await?;
-        let community: i64 = db_read!(db, pool => sqlx::query_as::<_, (i64,)>("SELECT region_code FROM compounds WHERE id = $1")
-            .bind(n.compound_id).fetch_one(pool).await)?.0;
-        after_escalation(db, id, number, n.company_id, n.compound_id, community, level, now).await;
+        let community = crate::supervision::community_of(db, n.compound_id).await?;
+        after_escalation(
+            db,
+            id,
+            number,
+            n.company_id,
+            n.compound_id,
+            community,
+            level,
+            "rejected twice / 二次驳回",
+            now,
+        )
+        .await;
     }
     auth::audit(
         db,
@@ -1475,7 +1480,18 @@ pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<
             if claimed {
                 total += 1;
                 claimed_any = true;
-                after_escalation(db, id, &number, company, compound, community, new_level, now).await;
+                after_escalation(
+                    db,
+                    id,
+                    &number,
+                    company,
+                    compound,
+                    community,
+                    new_level,
+                    "overdue without a response / 逾期未回复",
+                    now,
+                )
+                .await;
             }
         }
         if !claimed_any {
@@ -1499,15 +1515,13 @@ async fn after_escalation(
     compound: i64,
     community: i64,
     level: i64,
+    cause: &str,
     now: OffsetDateTime,
 ) {
-    let system = Actor {
-        login: "system".into(),
-        display_name: "system".into(),
-        ..Actor::cli()
-    };
+    let system = Actor::system();
+    let (cause_en, cause_zh) = cause.split_once(" / ").unwrap_or((cause, cause));
     let reason = format!(
-        "rectification notice {number} overdue without a response (level {level}) / 整改通知 {number} 逾期未回复（{level} 级督办）"
+        "rectification notice {number}: {cause_en} (level {level}) / 整改通知 {number}：{cause_zh}（{level} 级督办）"
     );
     let result: Result<String, InspectionError> = match level {
         2 => crate::supervision::open_interview(
@@ -1551,8 +1565,11 @@ async fn after_escalation(
     let note = match result {
         Ok(note) => note,
         Err(e) => {
+            // The detail is for the log; the timeline, which the company reads, says what failed.
             tracing::warn!(error = %e, notice = id, level, "escalation follow-up failed");
-            format!("follow-up of level {level} failed: {e} / {level} 级督办后续未能完成")
+            format!(
+                "the follow-up of level {level} could not be made; see the server log / {level} 级督办后续未能完成"
+            )
         }
     };
     let written: Result<(), DbError> = db_run!(db, pool => sqlx::query("INSERT INTO rectification_events (rectification_id, at, actor_user_id, actor, action, from_state, to_state, deadline, note) \

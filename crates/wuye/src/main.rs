@@ -350,6 +350,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                         {
                             tracing::warn!(error = %e, "rectification sweep failed");
                         }
+                        if let Err(e) =
+                            wuye::supervision::sweep(&db, &snapshot, time::OffsetDateTime::now_utc()).await
+                        {
+                            tracing::warn!(error = %e, "supervision sweep failed");
+                        }
                     }
                 })
             };

@@ -166,20 +166,10 @@ pub struct AssessmentSettings {
     pub rating_grace_days: u32,
     /// Working days a rectification notice gives by default, 1 to 60 (15;
     /// `inspection.notice_days`).
-    #[serde(default = "default_notice_days")]
     pub notice_days: u32,
     /// Working days between the supervision levels of an overdue rectification notice
     /// (street, district, city), 1 to 30 (5; `inspection.escalate_days`).
-    #[serde(default = "default_escalate_days")]
     pub escalate_days: u32,
-}
-
-fn default_notice_days() -> u32 {
-    15
-}
-
-fn default_escalate_days() -> u32 {
-    5
 }
 
 impl Default for AssessmentSettings {
@@ -190,8 +180,8 @@ impl Default for AssessmentSettings {
             bottom_min_tenure_percent: 50,
             settle_days: 10,
             rating_grace_days: 5,
-            notice_days: default_notice_days(),
-            escalate_days: default_escalate_days(),
+            notice_days: 15,
+            escalate_days: 5,
         }
     }
 }

@@ -42,9 +42,9 @@ use crate::{bind_params, db_read, db_run};
 
 type Result<T, E = InspectionError> = std::result::Result<T, E>;
 
-/// The district over a compound's community (the authority that holds interviews and decides
-/// exit cases).
-fn district_of(community: i64) -> i64 {
+/// The district over a compound's community (the authority that holds interviews, decides
+/// exit cases and issues a bottom place's notice).
+pub(crate) fn district_of(community: i64) -> i64 {
     RegionCode::from_i64(community).map_or(community, |c| c.at_level(RegionLevel::District).as_i64())
 }
 
@@ -209,8 +209,7 @@ pub async fn cancel_public_notice(
     now: OffsetDateTime,
 ) -> Result<Action> {
     let a = action(db, actor, id).await?;
-    let (region,): (i64,) = db_read!(db, pool => sqlx::query_as("SELECT region_code FROM compounds WHERE id = $1")
-        .bind(a.compound_id).fetch_one(pool).await)?;
+    let region = community_of(db, a.compound_id).await?;
     require_authority_over(actor, district_of(region))?;
     if a.kind != "public_notice" || a.state == "cancelled" {
         return Err(refused(
@@ -254,44 +253,57 @@ pub struct RectificationPlan {
     pub requirement: String,
 }
 
-/// Sets a closed month's pending actions in motion (the one path from a close to its
-/// follow-ups): each `interview` opens an interview, each `exit` an exit case (or notes the
-/// one already open), each `rectification` issues a notice with the planned deadline. A step
-/// that fails is logged and leaves its action pending with the reason in its note.
+/// Sets closed months' pending actions in motion (the one path from a close to its
+/// follow-ups), those of one run or, with `None`, every one still without its follow-up (the
+/// daily retry): each `interview` opens an interview, each `exit` an exit case (or notes the
+/// one already open), each `rectification` issues the notice planned at the close. A step
+/// that fails is logged and leaves its action pending, to be tried again.
 pub async fn open_from_close(
     db: &Db,
     actor: &Actor,
-    run_id: i64,
-    plans: &HashMap<(i64, i64), RectificationPlan>,
+    run_id: Option<i64>,
     settings: &Settings,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let pending: Vec<(i64, i64, i64, i64, String, i64, String)> = db_read!(db, pool => sqlx::query_as(
-        "SELECT a.id, a.compound_id, a.company_id, a.streak, a.kind, c.region_code, r.period FROM assessment_actions a \
-         JOIN compounds c ON c.id = a.compound_id JOIN assessment_runs r ON r.id = a.run_id \
-         WHERE a.run_id = $1 AND a.state = 'pending' AND a.kind IN ('interview', 'rectification', 'exit') ORDER BY a.id")
-        .bind(run_id).fetch_all(pool).await)?;
-    for (id, compound, company, streak, kind, region, period) in pending {
-        let reason_zh = format!("{period} 考核排名末位（连续 {streak} 次）");
-        let reason_en = format!("bottom place in the assessment of {period} ({streak} running)");
-        let reason = format!("{reason_en} / {reason_zh}");
+    type Row = (i64, i64, i64, i64, String, String, Option<i64>, Option<String>);
+    let mut sql = Sql::new(
+        "SELECT a.id, a.compound_id, a.company_id, a.streak, a.kind, r.period, a.rectification_days, a.requirement \
+         FROM assessment_actions a JOIN assessment_runs r ON r.id = a.run_id \
+         WHERE a.state = 'pending' AND a.kind IN ('interview', 'rectification', 'exit') \
+         AND NOT EXISTS (SELECT 1 FROM interviews i WHERE i.action_id = a.id) \
+         AND NOT EXISTS (SELECT 1 FROM exit_cases x WHERE x.action_id = a.id) \
+         AND NOT EXISTS (SELECT 1 FROM rectifications n WHERE n.action_id = a.id)",
+    );
+    if let Some(r) = run_id {
+        sql.push(" AND a.run_id = ").bind_i64(r);
+    }
+    sql.push(" ORDER BY a.id LIMIT 5000");
+    let text = sql.text_for(db);
+    let pending: Vec<Row> = db_read!(db, pool => bind_params!(sqlx::query_as(sqlx::AssertSqlSafe(text)), sql.params).fetch_all(pool).await)?;
+    for (id, compound, company, streak, kind, period, days, requirement) in pending {
+        let reason = format!(
+            "bottom place in the assessment of {period} ({streak} running) / {period} 考核排名末位（连续 {streak} 次）"
+        );
         let step: Result<(&str, String)> = match kind.as_str() {
-            "interview" => open_interview(
-                db,
-                actor,
-                Opening {
-                    company_id: company,
-                    compound_id: Some(compound),
-                    region_code: district_of(region),
-                    origin: "assessment",
-                    action_id: Some(id),
-                    rectification_id: None,
-                    reason: reason.clone(),
-                },
-                now,
-            )
-            .await
-            .map(|iv| ("pending", format!("interview {iv} opened / 已立约谈 {iv}"))),
+            "interview" => {
+                let region = community_of(db, compound).await?;
+                open_interview(
+                    db,
+                    actor,
+                    Opening {
+                        company_id: company,
+                        compound_id: Some(compound),
+                        region_code: district_of(region),
+                        origin: "assessment",
+                        action_id: Some(id),
+                        rectification_id: None,
+                        reason: reason.clone(),
+                    },
+                    now,
+                )
+                .await
+                .map(|iv| ("pending", format!("interview {iv} opened / 已立约谈 {iv}")))
+            }
             "exit" => open_exit(db, actor, compound, company, "assessment", Some(id), &reason, now)
                 .await
                 .map(|x| match x {
@@ -301,10 +313,15 @@ pub async fn open_from_close(
                         format!("exit case {x} already open / 清退案 {x} 已在办理"),
                     ),
                 }),
-            _ => match plans.get(&(compound, company)) {
-                None => Err(refused("no rectification was planned", "未生成整改要求")),
-                Some(plan) => crate::inspections::issue_for_action(
-                    db, actor, id, compound, company, &reason, plan, settings, now,
+            _ => {
+                let plan = RectificationPlan {
+                    days: days
+                        .and_then(|d| u32::try_from(d).ok())
+                        .unwrap_or(settings.assessment.notice_days),
+                    requirement: requirement.unwrap_or_default(),
+                };
+                crate::inspections::issue_for_action(
+                    db, actor, id, compound, company, &reason, &plan, settings, now,
                 )
                 .await
                 .map(|number| {
@@ -312,21 +329,47 @@ pub async fn open_from_close(
                         "done",
                         format!("notice {number} issued / 已下发整改通知 {number}"),
                     )
-                }),
-            },
+                })
+            }
         };
         let (state, note) = match step {
             Ok(s) => s,
             Err(e) => {
+                // The detail is for the log; the note, which the company reads, says what to expect.
                 tracing::warn!(error = %e, action = id, kind = %kind, "bottom-place action not set in motion");
-                ("pending", format!("not started: {e} / 未能启动"))
+                (
+                    "pending",
+                    "not started yet; retried daily / 尚未启动，每日重试".to_owned(),
+                )
             }
         };
         let done_at = (state == "done").then(|| db_time(now));
-        db_run!(db, pool => sqlx::query("UPDATE assessment_actions SET state = $2, note = $3, done_at = $4, done_by = $5 WHERE id = $1")
+        db_run!(db, pool => sqlx::query("UPDATE assessment_actions SET state = $2, note = $3, done_at = $4, done_by = $5 WHERE id = $1 AND state = 'pending'")
             .bind(id).bind(state).bind(&note).bind(done_at).bind(done_at.and(actor.user_id)).execute(pool).await.map(|_| ()))?;
     }
     Ok(())
+}
+
+/// The daily work of this module, from the sweeper: retries the follow-ups of bottom places
+/// that failed, and closes exit cases whose owners' vote was published meanwhile (a publish
+/// that could not close them at once).
+pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<()> {
+    open_from_close(db, &Actor::system(), None, settings, now).await?;
+    let voted: Vec<(i64,)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT DISTINCT x.decision_id FROM exit_cases x JOIN decisions d ON d.id = x.decision_id \
+         WHERE x.state = 'voting' AND d.state = 'published' ORDER BY x.decision_id")
+        .fetch_all(pool).await)?;
+    for (d,) in voted {
+        on_decision_published(db, d, now).await?;
+    }
+    Ok(())
+}
+
+/// The community code of a compound.
+pub(crate) async fn community_of(db: &Db, compound: i64) -> Result<i64> {
+    let (r,): (i64,) = db_read!(db, pool => sqlx::query_as("SELECT region_code FROM compounds WHERE id = $1")
+        .bind(compound).fetch_one(pool).await)?;
+    Ok(r)
 }
 
 /// Marks the action behind an interview or exit case done (or cancelled) with a note.
@@ -454,15 +497,16 @@ pub async fn create_interview(
     let region = match new.compound_id {
         Some(compound) => {
             let row: Option<(i64,)> = db_read!(db, pool => sqlx::query_as(
-                "SELECT c.region_code FROM compounds c WHERE c.id = $1 AND EXISTS (SELECT 1 FROM contracts k WHERE k.compound_id = c.id AND k.company_id = $2)")
-                .bind(compound).bind(new.company_id).fetch_optional(pool).await)?;
+                "SELECT c.region_code FROM compounds c WHERE c.id = $1 AND EXISTS (SELECT 1 FROM contracts k WHERE k.compound_id = c.id AND k.company_id = $2 \
+                 AND k.start_date <= $3 AND k.end_date >= $3)")
+                .bind(compound).bind(new.company_id).bind(china_date(now)).fetch_optional(pool).await)?;
             match row {
                 Some((r,)) if code.is_none_or(|c| c.subtree().contains(&r)) => r,
                 _ => {
                     return Err(invalid(
                         "compound_id",
-                        "unknown compound of the company, or outside your jurisdiction",
-                        "该企业服务的小区不存在或不在辖区内",
+                        "the company has no contract in force at that compound in your jurisdiction",
+                        "该企业在辖区内该小区没有有效服务合同",
                     ));
                 }
             }
@@ -854,9 +898,7 @@ async fn open_exit(
     if let Some((id,)) = existing {
         return Ok(Opened::Existing(id));
     }
-    let (region,): (i64,) = db_read!(db, pool => sqlx::query_as("SELECT region_code FROM compounds WHERE id = $1")
-        .bind(compound).fetch_one(pool).await)?;
-    let district = district_of(region);
+    let district = district_of(community_of(db, compound).await?);
     let at = db_time(now);
     let inserted: Result<(i64,), sqlx::Error> = db_run!(db, pool => sqlx::query_as(
         "INSERT INTO exit_cases (company_id, compound_id, region_code, origin, action_id, reason, state, created_by, created_at) \
@@ -931,15 +973,16 @@ pub async fn propose_exit(
     let code = actor.require_regulator()?;
     let reason = text("reason", &new.reason, 1000, "give the reason", "请填写理由")?;
     let row: Option<(i64,)> = db_read!(db, pool => sqlx::query_as(
-        "SELECT c.region_code FROM compounds c WHERE c.id = $1 AND EXISTS (SELECT 1 FROM contracts k WHERE k.compound_id = c.id AND k.company_id = $2)")
-        .bind(new.compound_id).bind(new.company_id).fetch_optional(pool).await)?;
+        "SELECT c.region_code FROM compounds c WHERE c.id = $1 AND EXISTS (SELECT 1 FROM contracts k WHERE k.compound_id = c.id AND k.company_id = $2 \
+         AND k.start_date <= $3 AND k.end_date >= $3)")
+        .bind(new.compound_id).bind(new.company_id).bind(china_date(now)).fetch_optional(pool).await)?;
     let region = match row {
         Some((r,)) if code.is_none_or(|c| c.subtree().contains(&r)) => r,
         _ => {
             return Err(invalid(
                 "compound_id",
-                "unknown compound of the company, or outside your jurisdiction",
-                "该企业服务的小区不存在或不在辖区内",
+                "the company has no contract in force at that compound in your jurisdiction",
+                "该企业在辖区内该小区没有有效服务合同",
             ));
         }
     };
@@ -1083,14 +1126,18 @@ pub async fn decide_exit(
 /// The owners' vote of a case.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct ExitVote {
-    /// A decision of the case's compound on the matter `select_or_dismiss_company`, whose
-    /// first question is the dismissal.
+    /// A decision of the case's compound on the matter `select_or_dismiss_company`, under
+    /// notice or voting, not linked to another open case.
     pub decision_id: i64,
+    /// The position of its dismissal proposal on the ballot (default: its first proposal).
+    #[serde(default)]
+    pub question: Option<i64>,
 }
 
-/// Links the owners' vote on dismissal to a case decided to proceed (or re-links one whose
-/// vote was cancelled): whoever may organise the compound's decisions (its committee, or a
-/// regulator over it).
+/// Links the owners' vote on dismissal to a case decided to proceed: whoever may organise the
+/// compound's decisions (its committee, or a regulator over it). While the linked vote is still
+/// under notice (not yet open), another may replace it. The case closes by that decision's
+/// published result, read on its dismissal proposal.
 pub async fn link_vote(
     db: &Db,
     actor: &Actor,
@@ -1105,11 +1152,11 @@ pub async fn link_vote(
             crate::decisions::DecisionError::Db(e) => InspectionError::Db(e),
             _ => InspectionError::Denied(Denied::Role),
         })?;
-    let relink = x.state == "voting" && x.decision_state.as_deref() == Some("cancelled");
+    let relink = x.state == "voting" && x.decision_state.as_deref() == Some("notice");
     if x.state != "decided" && !relink {
         return Err(refused(
-            "a vote is linked once a regulator decided to proceed (or when the linked vote was cancelled)",
-            "须先由监管部门决定启动，方可关联业主表决（或原表决已取消）",
+            "a vote is linked once a regulator decided to proceed, and replaced only before it opens",
+            "须先由监管部门决定启动方可关联业主表决；表决开始后不能更换",
         ));
     }
     let row: Option<(i64, String, String)> = db_read!(db, pool => sqlx::query_as("SELECT compound_id, matters, state FROM decisions WHERE id = $1")
@@ -1129,9 +1176,47 @@ pub async fn link_vote(
             ));
         }
     }
+    let taken: Option<(i64,)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT id FROM exit_cases WHERE decision_id = $1 AND state <> 'closed' AND id <> $2")
+        .bind(v.decision_id).bind(id).fetch_optional(pool).await)?;
+    if let Some((other,)) = taken {
+        return Err(invalid(
+            "decision_id",
+            &format!("that vote is already linked to exit case {other}"),
+            &format!("该表决已关联清退案 {other}"),
+        ));
+    }
+    // The dismissal proposal: a yes/no question of the ballot.
+    let proposals: Vec<(i64,)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT position FROM decision_questions WHERE decision_id = $1 AND kind = 'proposal' ORDER BY position")
+        .bind(v.decision_id).fetch_all(pool).await)?;
+    let question = match v.question {
+        None => proposals.first().map(|p| p.0),
+        Some(q) => proposals.iter().find(|p| p.0 == q).map(|p| p.0),
+    }
+    .ok_or_else(|| {
+        invalid(
+            "question",
+            "the dismissal must be a yes/no proposal on that ballot",
+            "解聘须为该表决中的一项赞成/反对议题",
+        )
+    })?;
     let at = db_time(now);
-    let n = db_run!(db, pool => sqlx::query("UPDATE exit_cases SET state = 'voting', decision_id = $2 WHERE id = $1 AND state = $3")
-        .bind(id).bind(v.decision_id).bind(&x.state).execute(pool).await.map(|r| r.rows_affected()))?;
+    let mut sql = Sql::new("UPDATE exit_cases SET state = 'voting', decision_id = ");
+    sql.bind_i64(v.decision_id)
+        .push(", question_position = ")
+        .bind_i64(question)
+        .push(" WHERE id = ")
+        .bind_i64(id)
+        .push(" AND state = ")
+        .bind_text(x.state.clone());
+    // Two links at once: the second finds the case changed.
+    match x.decision_id {
+        Some(old) => sql.push(" AND decision_id = ").bind_i64(old),
+        None => sql.push(" AND decision_id IS NULL"),
+    };
+    let text = sql.text_for(db);
+    let n = db_run!(db, pool => bind_params!(sqlx::query(sqlx::AssertSqlSafe(text)), sql.params).execute(pool).await.map(|r| r.rows_affected()))?;
     if n != 1 {
         return Err(refused("the case changed meanwhile", "该清退案已被他人更新"));
     }
@@ -1141,7 +1226,7 @@ pub async fn link_vote(
         actor,
         "vote",
         "voting",
-        &format!("decision {}", v.decision_id),
+        &format!("decision {}, question {question}", v.decision_id),
         now,
     )
     .await?;
@@ -1152,33 +1237,41 @@ pub async fn link_vote(
         "exit_case",
         &id.to_string(),
         None,
-        Some(serde_json::json!({"decision": v.decision_id})),
+        Some(serde_json::json!({"decision": v.decision_id, "question": question})),
         at,
     )
     .await?;
     exit_case(db, actor, id).await
 }
 
-/// Closes the cases voting on `decision_id` by its published result (called by
-/// `decisions::publish`): dismissed when the ballot's first question passed, else retained.
-/// The action behind a case is done; the company and the district are told.
-pub async fn on_decision_published(
-    db: &Db,
-    decision_id: i64,
-    first_passed: bool,
-    now: OffsetDateTime,
-) -> Result<()> {
-    let cases: Vec<(i64, i64, i64, Option<i64>)> = db_read!(db, pool => sqlx::query_as(
-        "SELECT id, company_id, region_code, action_id FROM exit_cases WHERE decision_id = $1 AND state = 'voting'")
-        .bind(decision_id).fetch_all(pool).await)?;
-    let outcome = if first_passed { "dismissed" } else { "retained" };
-    let system = Actor {
-        login: "system".into(),
-        display_name: "system".into(),
-        ..Actor::cli()
+/// Closes the cases voting on `decision_id` once its result is published (called by
+/// `decisions::publish`, and by [`sweep`] for any it missed): `dismissed` when the case's
+/// dismissal proposal passed under the statutory rule, else `retained`. The action behind a
+/// case is done; the company and the district are told.
+pub async fn on_decision_published(db: &Db, decision_id: i64, now: OffsetDateTime) -> Result<()> {
+    let result: Option<(String, Option<String>)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT state, result FROM decisions WHERE id = $1").bind(decision_id).fetch_optional(pool).await)?;
+    let Some(("published", Some(result))) = result.as_ref().map(|(s, r)| (s.as_str(), r.clone())) else {
+        return Ok(());
     };
+    let result: serde_json::Value = serde_json::from_str(&result).unwrap_or_default();
+    type Case = (i64, i64, i64, Option<i64>, Option<i64>);
+    let cases: Vec<Case> = db_read!(db, pool => sqlx::query_as(
+        "SELECT id, company_id, region_code, action_id, question_position FROM exit_cases WHERE decision_id = $1 AND state = 'voting'")
+        .bind(decision_id).fetch_all(pool).await)?;
+    let system = Actor::system();
     let at = db_time(now);
-    for (id, company, region, action) in cases {
+    for (id, company, region, action, question) in cases {
+        // The result lists the ballot's columns in position order.
+        let (index,): (i64,) = db_read!(db, pool => sqlx::query_as(
+            "SELECT count(*) FROM decision_questions WHERE decision_id = $1 AND position < $2")
+            .bind(decision_id).bind(question.unwrap_or(0)).fetch_one(pool).await)?;
+        let passed = usize::try_from(index)
+            .ok()
+            .and_then(|i| result["questions"].get(i))
+            .and_then(|q| q["statutory"]["outcome"].as_str())
+            == Some("passed");
+        let outcome = if passed { "dismissed" } else { "retained" };
         let n = db_run!(db, pool => sqlx::query("UPDATE exit_cases SET state = 'closed', outcome = $2, closed_at = $3 WHERE id = $1 AND state = 'voting'")
             .bind(id).bind(outcome).bind(at).execute(pool).await.map(|r| r.rows_affected()))?;
         if n != 1 {
@@ -1204,7 +1297,7 @@ pub async fn on_decision_published(
             now,
         )
         .await?;
-        let (tzh, ten) = if first_passed {
+        let (tzh, ten) = if passed {
             (
                 format!("清退案 {id}：业主表决通过解聘，请依法办理合同终止与交接。"),
                 format!(
@@ -1226,7 +1319,8 @@ pub async fn on_decision_published(
 /// The decisions of a compound that a case may link (for the case page's choice).
 pub async fn linkable_decisions(db: &Db, compound_id: i64) -> Result<Vec<(i64, String)>> {
     let rows: Vec<(i64, String, String)> = db_read!(db, pool => sqlx::query_as(
-        "SELECT id, title, matters FROM decisions WHERE compound_id = $1 AND state IN ('notice', 'voting') ORDER BY id DESC")
+        "SELECT d.id, d.title, d.matters FROM decisions d WHERE d.compound_id = $1 AND d.state IN ('notice', 'voting') \
+         AND NOT EXISTS (SELECT 1 FROM exit_cases x WHERE x.decision_id = d.id AND x.state <> 'closed') ORDER BY d.id DESC")
         .bind(compound_id).fetch_all(pool).await)?;
     Ok(rows
         .into_iter()

@@ -45,6 +45,7 @@ CREATE TABLE exit_cases (
     decided_by BIGINT REFERENCES users (id),
     decided_at TIMESTAMPTZ,
     decision_id BIGINT REFERENCES decisions (id),                  -- the owners' vote
+    question_position BIGINT,                                         -- its dismissal proposal
     outcome TEXT CHECK (outcome IN ('dismissed', 'retained', 'no_action')),
     closed_at TIMESTAMPTZ,
     created_by BIGINT REFERENCES users (id),
@@ -68,5 +69,10 @@ CREATE TABLE exit_case_events (
 );
 CREATE INDEX exit_case_events_case ON exit_case_events (exit_case_id, id);
 
--- A notice issued by a bottom place's `rectification` action (no inspection).
+-- A notice issued by a bottom place's `rectification` action (no inspection), at most one each.
 ALTER TABLE rectifications ADD COLUMN action_id BIGINT REFERENCES assessment_actions (id);
+CREATE UNIQUE INDEX rectifications_action ON rectifications (action_id) WHERE action_id IS NOT NULL;
+
+-- What a `rectification` action plans, written at the close so that a failed issue can be retried.
+ALTER TABLE assessment_actions ADD COLUMN rectification_days BIGINT;
+ALTER TABLE assessment_actions ADD COLUMN requirement TEXT;

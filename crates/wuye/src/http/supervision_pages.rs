@@ -329,7 +329,7 @@ async fn exit_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) ->
     let may_link = crate::decisions::require_organiser(&st.db, &ctx.actor, x.compound_id)
         .await
         .is_ok();
-    let relink = x.state == "voting" && x.decision_state.as_deref() == Some("cancelled");
+    let relink = x.state == "voting" && x.decision_state.as_deref() == Some("notice");
     let linkable = if may_link && (x.state == "decided" || relink) {
         supervision::linkable_decisions(&st.db, x.compound_id)
             .await
@@ -374,13 +374,14 @@ async fn exit_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) ->
             @if may_link && (x.state == "decided" || relink) {
                 h3 { (lang.pick("关联业主表决", "Link the owners' vote")) }
                 @if linkable.is_empty() {
-                    p.muted { (lang.pick("请先在“业主表决”中发起事项为“选聘和解聘物业服务企业”的表决（第一个表决事项为解聘），再回到此处关联。",
-                        "First give notice of a decision on the matter \"select or dismiss the property company\" (its first question the dismissal) under Decisions, then link it here.")) }
+                    p.muted { (lang.pick("请先在“业主表决”中发起事项为“选聘和解聘物业服务企业”、含解聘议题的表决，再回到此处关联。",
+                        "First give notice of a decision on the matter \"select or dismiss the property company\" with the dismissal as a question, under Decisions, then link it here.")) }
                     p { a href="/decisions" { (lang.pick("前往业主表决", "Go to decisions")) } }
                 } @else {
                     form.stack method="post" action={ "/supervision/exits/" (id) "/vote" } {
                         input type="hidden" name="csrf" value=(ctx.csrf());
                         select name="decision_id" { @for (did, t) in &linkable { option value=(did) { (did) " · " (t) } } }
+                        label { (lang.pick("解聘议题序号（默认第一项议题）", "Position of the dismissal question (default: the first proposal)")) " " input type="number" name="question" min="0"; }
                         button type="submit" { (lang.pick("关联", "Link")) }
                     }
                 }
@@ -422,6 +423,7 @@ async fn exit_vote(
     let f = checked(&ctx, f)?;
     let v = ExitVote {
         decision_id: opt_i64(lang, "decision_id", field(&f, "decision_id"))?.unwrap_or(0),
+        question: opt_i64(lang, "question", field(&f, "question"))?,
     };
     supervision::link_vote(&st.db, &ctx.actor, id, &v, st.clock.now())
         .await

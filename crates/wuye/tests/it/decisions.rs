@@ -926,16 +926,14 @@ storage_test!(
             body
         );
         assert_eq!(stored().await, changed);
-        // A body written before the inspection fields keeps their defaults.
-        let mut older = body.clone();
-        older.as_object_mut().unwrap().remove("notice_days");
-        older.as_object_mut().unwrap().remove("escalate_days");
-        let r = put(&admin, older).await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-        assert_eq!(
-            (r.json()["notice_days"].clone(), r.json()["escalate_days"].clone()),
-            (json!(15), json!(5))
-        );
+        // Every field is required: a body without the inspection fields is refused and
+        // changes nothing (it would otherwise reset a city's own values).
+        let mut partial = body.clone();
+        partial.as_object_mut().unwrap().remove("notice_days");
+        partial.as_object_mut().unwrap().remove("escalate_days");
+        let r = put(&admin, partial).await;
+        assert!(r.status.is_client_error(), "{} {}", r.status, r.text());
+        assert_eq!(stored().await, changed);
         let mut b = body.clone();
         b["notice_days"] = json!(21);
         b["escalate_days"] = json!(4);
