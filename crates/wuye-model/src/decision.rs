@@ -1032,6 +1032,25 @@ impl BallotBox<'_> {
         Ok(())
     }
 
+    /// Takes in the ballots of another box over the same roll, cast from a later part of the
+    /// same file (the tally casts two halves at once). `false`, leaving `self` partly merged,
+    /// when a subject has a ballot in both: the caller casts again in order to report it.
+    pub fn absorb(&mut self, other: BallotBox<'_>) -> bool {
+        if !std::ptr::eq(self.roll, other.roll) || self.marks.len() != other.marks.len() {
+            return false;
+        }
+        for (m, o) in self.marks.iter_mut().zip(other.marks) {
+            if o.choice.is_some() {
+                if m.choice.is_some() {
+                    return false;
+                }
+                *m = o;
+            }
+        }
+        self.ballots += other.ballots;
+        true
+    }
+
     /// Ballots accepted.
     pub fn ballots(&self) -> u64 {
         self.ballots

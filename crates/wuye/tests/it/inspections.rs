@@ -379,6 +379,28 @@ storage_test!(a_rejection_sets_a_new_deadline, |t| {
     assert_eq!(told, 1);
     // The first response time is kept.
     assert_eq!(r.notice.first_response_at, Some(T0));
+    // A third rejection raises it to the district, which opens an interview of the company,
+    // as when the sweep raises it.
+    inspections::act(&t.db, &anju, id, &step("respond", "第三次整改"), &s, T0)
+        .await
+        .unwrap();
+    let r = inspections::act(&t.db, &street, id, &step("reject", "仍未到位"), &s, T0)
+        .await
+        .unwrap();
+    assert_eq!(r.notice.supervision_level, 2);
+    let ivs = wuye::supervision::interviews(&t.db, &Actor::cli(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        ivs.iter()
+            .map(|i| (
+                i.rectification_id,
+                i.origin.as_str(),
+                i.reason.contains("rejected twice")
+            ))
+            .collect::<Vec<_>>(),
+        [(Some(id), "rectification", true)]
+    );
 });
 
 storage_test!(an_overdue_notice_escalates_once_per_level, |t| {
