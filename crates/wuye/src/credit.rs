@@ -1190,12 +1190,21 @@ async fn standing_from(
     on: Date,
 ) -> Result<(Standing, CreditScheme), CreditError> {
     let (scheme_ref, scheme) = scheme_for(db, region, on).await?;
+    Ok((standing_under(&scheme_ref, &scheme, rows, on)?, scheme))
+}
+
+/// The standing of a company's records under a scheme already read.
+fn standing_under(
+    scheme_ref: &SchemeRef,
+    scheme: &CreditScheme,
+    rows: &[(Record, Option<Appeal>)],
+    on: Date,
+) -> Result<Standing, CreditError> {
     let model: Vec<CreditRecord> = rows
         .iter()
         .map(|(r, a)| model_record(r, a.as_ref()))
         .collect::<Result<_, _>>()?;
-    let s = scheme.standing(&model, on);
-    Ok((standing_of(s, scheme_ref), scheme))
+    Ok(standing_of(scheme.standing(&model, on), scheme_ref.clone()))
 }
 
 /// A company's credit score and grade on `on`, derived from its ledger (for whoever reaches
@@ -2082,9 +2091,21 @@ pub async fn candidates(db: &Db, actor: &Actor, on: Date) -> Result<Candidates, 
         candidates: Vec::new(),
         review: Vec::new(),
     };
+    // The scheme depends only on the company's district (and its city): read once each.
+    let mut schemes: HashMap<Option<i64>, (SchemeRef, CreditScheme)> = HashMap::new();
     for co in companies {
         let recs = rows.remove(&co.id).unwrap_or_default();
-        let (s, _) = standing_from(db, co.region_code, &recs, on).await?;
+        let district = co
+            .region_code
+            .and_then(|r| RegionCode::from_i64(r).ok())
+            .map(|c| c.at_level(RegionLevel::District).as_i64());
+        if !schemes.contains_key(&district) {
+            schemes.insert(district, scheme_for(db, co.region_code, on).await?);
+        }
+        let Some((scheme_ref, scheme)) = schemes.get(&district) else {
+            continue;
+        };
+        let s = standing_under(scheme_ref, scheme, &recs, on)?;
         let listed = entries.remove(&co.id).unwrap_or_default();
         let list = s.candidacy.as_ref().map(|c| c.list.clone());
         for e in listed.iter().filter(|e| Some(&e.list) != list.as_ref()) {

@@ -906,7 +906,10 @@ async fn notice_row(db: &Db, actor: &Actor, id: i64) -> Result<Rectification, In
 /// One notice with its findings and timeline, for whoever reads it.
 pub async fn get_notice(db: &Db, actor: &Actor, id: i64) -> Result<RectificationDetail, InspectionError> {
     let notice = notice_row(db, actor, id).await?;
-    let q = format!("{FINDING_SELECT} WHERE f.rectification_id = $1 ORDER BY f.id");
+    // Its own findings, also those a later notice took over after this one was withdrawn.
+    let q = format!(
+        "{FINDING_SELECT} WHERE f.id IN (SELECT finding_id FROM rectification_findings WHERE rectification_id = $1) ORDER BY f.id"
+    );
     let findings =
         db_read!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(q)).bind(id).fetch_all(pool).await)?;
     let events = db_read!(db, pool => sqlx::query_as(
@@ -987,6 +990,8 @@ async fn insert_notice(
                     tx.rollback().await?;
                     return Ok(None);
                 }
+                sqlx::query("INSERT INTO rectification_findings (rectification_id, finding_id) VALUES ($1, $2)")
+                    .bind(id).bind(fid).execute(&mut *tx).await?;
             }
             sqlx::query("INSERT INTO rectification_events (rectification_id, at, actor_user_id, actor, action, from_state, to_state, deadline, note) \
                 VALUES ($1, $2, $3, $4, 'issue', NULL, 'issued', $5, $6)")
@@ -1603,7 +1608,8 @@ pub struct Figures {
     /// Notices whose first response came by the deadline.
     pub responded_in_time: i64,
     pub verified: i64,
-    /// Notices at supervision level 1, 2 and 3.
+    /// Notices of the period that reached supervision level 1, 2 and 3 (their level now,
+    /// whatever became of them since: a late response does not undo an escalation).
     pub overdue_level1: i64,
     pub overdue_level2: i64,
     pub overdue_level3: i64,

@@ -76,3 +76,14 @@ CREATE UNIQUE INDEX rectifications_action ON rectifications (action_id) WHERE ac
 -- What a `rectification` action plans, written at the close so that a failed issue can be retried.
 ALTER TABLE assessment_actions ADD COLUMN rectification_days BIGINT;
 ALTER TABLE assessment_actions ADD COLUMN requirement TEXT;
+
+-- The findings each notice covers, kept when a finding moves on to a later notice after a
+-- withdrawal (`findings.rectification_id` is the notice in force).
+CREATE TABLE rectification_findings (
+    rectification_id BIGINT NOT NULL REFERENCES rectifications (id),
+    finding_id BIGINT NOT NULL REFERENCES findings (id),
+    PRIMARY KEY (rectification_id, finding_id)
+);
+CREATE INDEX rectification_findings_finding ON rectification_findings (finding_id);
+INSERT INTO rectification_findings (rectification_id, finding_id)
+    SELECT rectification_id, id FROM findings WHERE rectification_id IS NOT NULL;

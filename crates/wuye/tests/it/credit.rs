@@ -1301,3 +1301,82 @@ storage_test!(the_pages_issue_appeal_decide_list_and_revoke, |t| {
     let r = get(&app, "/credit/schemes").await;
     assert!(r.text().contains("370705000000"));
 });
+
+storage_test!(a_district_scheme_takes_precedence_over_the_citys, |t| {
+    seed(&t.db).await;
+    let now = datetime!(2026-11-20 10:00 +8);
+    let today = date!(2026 - 11 - 20);
+    let files = files(t);
+    let hongda_id = company_id(t, HONGDA).await;
+    let (_, district) = staff(t, "district", Role::DistrictOfficer, "370705").await;
+    let (_, admin) = staff(t, "admin", Role::CityAdmin, "370700").await;
+    let jan = Some(date!(2026 - 01 - 01));
+    for (item, points) in [("enrolment", "80.00"), ("award", "5.00")] {
+        credit::issue(
+            &t.db,
+            &files,
+            &district,
+            &record(hongda_id, item, Some(points), jan, "登记"),
+            &[],
+            now,
+        )
+        .await
+        .unwrap();
+    }
+    // 85.00 points. Which scheme, which grade, and is 宏达 a red-list candidate?
+    let check = |expect_region: Option<&'static str>, grade: &'static str, red: bool| {
+        let district = &district;
+        async move {
+            let s = credit::standing(&t.db, district, hongda_id, today).await.unwrap();
+            assert_eq!(
+                (s.scheme.region_code, s.grade.as_str(),),
+                (
+                    expect_region.map(|r| wuye_model::RegionCode::parse(r).unwrap().as_i64()),
+                    grade
+                ),
+                "{s:?}"
+            );
+            let c = credit::candidates(&t.db, district, today).await.unwrap();
+            assert_eq!(
+                c.candidates.iter().any(|c| c.company.id == hongda_id),
+                red,
+                "{:?}",
+                c.candidates
+            );
+        }
+    };
+    // The shipped default: AAA from 85.00.
+    check(None, "AAA", true).await;
+    let scheme = |aaa: &str| {
+        include_str!("../../../wuye-model/data/credit-default.csv")
+            .replace("grade,AAA,AAA,AAA,85.00,,", &format!("grade,AAA,AAA,AAA,{aaa},,"))
+    };
+    // The city's own scheme asks 90.00 for AAA: 宏达 is AA, not a candidate.
+    credit::upload_scheme(
+        &t.db,
+        &files,
+        &admin,
+        wuye_model::RegionCode::parse("3707").unwrap(),
+        date!(2026 - 01 - 01),
+        "city.csv",
+        scheme("90.00").as_bytes(),
+        now,
+    )
+    .await
+    .unwrap();
+    check(Some("3707"), "AA", false).await;
+    // The district's scheme governs its companies over the city's.
+    credit::upload_scheme(
+        &t.db,
+        &files,
+        &district,
+        wuye_model::RegionCode::parse("370705").unwrap(),
+        date!(2026 - 01 - 01),
+        "district.csv",
+        scheme("84.00").as_bytes(),
+        now,
+    )
+    .await
+    .unwrap();
+    check(Some("370705"), "AAA", true).await;
+});

@@ -567,6 +567,21 @@ storage_test!(a_notice_is_withdrawn_by_its_issuer_or_above, |t| {
     // The finding of a withdrawn notice may go on a new one.
     let again = notice(t, &street, i, vec![ids[0]], None).await;
     assert!(again > second);
+    // The withdrawn notice still lists the finding it covered.
+    let listed = |n: i64| {
+        let street = &street;
+        async move {
+            inspections::get_notice(&t.db, street, n)
+                .await
+                .unwrap()
+                .findings
+                .iter()
+                .map(|f| f.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(first).await, [ids[0]]);
+    assert_eq!(listed(again).await, [ids[0]]);
     let f = inspections::figures(&t.db, &street, None, date!(2026 - 11 - 01), date!(2026 - 11 - 30))
         .await
         .unwrap();
