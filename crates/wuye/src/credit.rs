@@ -2099,11 +2099,11 @@ pub async fn candidates(db: &Db, actor: &Actor, on: Date) -> Result<Candidates, 
             .region_code
             .and_then(|r| RegionCode::from_i64(r).ok())
             .map(|c| c.at_level(RegionLevel::District).as_i64());
-        if !schemes.contains_key(&district) {
-            schemes.insert(district, scheme_for(db, co.region_code, on).await?);
-        }
-        let Some((scheme_ref, scheme)) = schemes.get(&district) else {
-            continue;
+        let (scheme_ref, scheme) = match schemes.entry(district) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(scheme_for(db, co.region_code, on).await?)
+            }
         };
         let s = standing_under(scheme_ref, scheme, &recs, on)?;
         let listed = entries.remove(&co.id).unwrap_or_default();
