@@ -1087,7 +1087,7 @@ storage_test!(invalid_input_is_refused_with_a_clear_message, |t| {
 });
 
 /// A browser session of an account: its cookie and its CSRF token.
-async fn browser(t: &TestDb, actor: &Actor) -> (String, String) {
+pub(crate) async fn browser(t: &TestDb, actor: &Actor) -> (String, String) {
     let now = OffsetDateTime::now_utc();
     let cookie = wuye::auth::start_session(&t.db, actor.user_id.unwrap(), "", now)
         .await
@@ -1102,7 +1102,7 @@ async fn browser(t: &TestDb, actor: &Actor) -> (String, String) {
 }
 
 /// A multipart body: text fields, then files as `evidence` (or `file`).
-fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut b = Vec::new();
     for (k, v) in fields {
         b.extend_from_slice(
@@ -1121,7 +1121,7 @@ fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Vec<u8> {
     b
 }
 
-async fn page_post(
+pub(crate) async fn page_post(
     app: &axum::Router,
     cookie: &str,
     path: &str,
@@ -1136,7 +1136,7 @@ async fn page_post(
     crate::http::send(app, req).await
 }
 
-async fn page_get(app: &axum::Router, cookie: &str, path: &str) -> crate::http::Resp {
+pub(crate) async fn page_get(app: &axum::Router, cookie: &str, path: &str) -> crate::http::Resp {
     let req = axum::http::Request::get(path)
         .header(axum::http::header::COOKIE, format!("wuye_session={cookie}"))
         .body(Body::empty())

@@ -632,3 +632,119 @@ async fn dev_room(t: &TestDb, id: i64) -> i64 {
     let rooms = decisions::roll_rooms(&t.db, id).await.unwrap();
     rooms.iter().find(|(_, l)| l.ends_with("-601")).unwrap().0
 }
+
+storage_test!(the_pages_record_an_interview_and_decide_an_exit_case, |t| {
+    use crate::credit::{browser, multipart, page_get, page_post};
+    seed(&t.db).await;
+    let now = datetime!(2026-11-20 10:00 +8);
+    let app = crate::http::app_with_clock(t, wuye::clock::Clock::fixed(now));
+    let xq1 = xq1(t).await;
+    let db = &t.db;
+    let (anju,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as("SELECT id FROM companies WHERE uscc = '91350100M000100Y43'").fetch_one(pool).await).unwrap();
+    let district = staff(t, "district", Role::DistrictOfficer, "370705").await;
+    let company = staff(t, "anju", Role::CompanyAdmin, "91350100M000100Y43").await;
+    let iv = supervision::create_interview(
+        &t.db,
+        &district,
+        &wuye::supervision::NewInterview {
+            company_id: anju,
+            compound_id: Some(xq1),
+            reason: "业主投诉集中".into(),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let x = supervision::propose_exit(
+        &t.db,
+        &district,
+        &NewExitCase {
+            company_id: anju,
+            compound_id: xq1,
+            reason: "多次整改逾期".into(),
+        },
+        now,
+    )
+    .await
+    .unwrap()
+    .case;
+    let (cookie, csrf) = browser(t, &district).await;
+    let (company_cookie, _) = browser(t, &company).await;
+    const MP: &str = "multipart/form-data; boundary=B";
+
+    let r = page_get(&app, &cookie, "/supervision").await;
+    assert_eq!(r.status, axum::http::StatusCode::OK);
+    assert!(r.text().contains(&format!("/supervision/interviews/{}", iv.id)));
+    assert!(r.text().contains(&format!("/supervision/exits/{}", x.id)));
+
+    // A file that is not a PDF or an image is refused before anything is written.
+    let path = format!("/supervision/interviews/{}/record", iv.id);
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("held_on", "2026-11-19"),
+        ("place", "区住建局"),
+        ("attendees", "区物业科；安居物业总经理"),
+        ("minutes", "企业承诺限期整改"),
+    ];
+    let r = page_post(
+        &app,
+        &cookie,
+        &path,
+        MP,
+        multipart(&fields, &[("file", b"GIF89a")]),
+    )
+    .await;
+    assert_eq!(r.status, axum::http::StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(
+        supervision::interview(&t.db, &district, iv.id)
+            .await
+            .unwrap()
+            .state,
+        "pending"
+    );
+    let r = page_post(
+        &app,
+        &cookie,
+        &path,
+        MP,
+        multipart(&fields, &[("file", b"%PDF-1.7 minutes")]),
+    )
+    .await;
+    assert!(r.status.is_redirection(), "{} {}", r.status, r.text());
+    let held = supervision::interview(&t.db, &district, iv.id).await.unwrap();
+    assert_eq!(
+        (
+            held.state.as_str(),
+            held.held_on,
+            held.minutes_file_name.as_deref()
+        ),
+        ("held", Some(date!(2026 - 11 - 19)), Some("minutes"))
+    );
+    // The company reads the record, without the forms.
+    let r = page_get(
+        &app,
+        &company_cookie,
+        &format!("/supervision/interviews/{}", iv.id),
+    )
+    .await;
+    assert_eq!(r.status, axum::http::StatusCode::OK);
+    assert!(r.text().contains("企业承诺限期整改") && !r.text().contains("name=\"attendees\""));
+    let r = page_get(&app, &company_cookie, &format!("/supervision/exits/{}", x.id)).await;
+    assert!(
+        !r.text().contains("name=\"decision\""),
+        "no decision form for the company"
+    );
+
+    // The district decides on the exit case's page.
+    let r = page_post(
+        &app,
+        &cookie,
+        &format!("/supervision/exits/{}/decide", x.id),
+        "application/x-www-form-urlencoded",
+        format!("csrf={csrf}&decision=no_action&reason=%E5%B7%B2%E6%95%B4%E6%94%B9").into_bytes(),
+    )
+    .await;
+    assert!(r.status.is_redirection(), "{} {}", r.status, r.text());
+    let d = supervision::exit_case(&t.db, &district, x.id).await.unwrap();
+    assert_eq!(d.case.outcome.as_deref(), Some("no_action"));
+});
