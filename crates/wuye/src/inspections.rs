@@ -1172,6 +1172,68 @@ pub async fn issue(
     Ok(detail)
 }
 
+/// Whether `actor` may take the step `action` on notice `n` now (docs/assessment.md §7): who —
+/// the notice's company responds, regulators verify and reject, the issuer or an authority
+/// above it withdraws — and when, by the notice's state. The one rule for [`act`] and for the
+/// pages' forms.
+pub fn may(actor: &Actor, n: &Rectification, action: &str) -> Result<(), InspectionError> {
+    let (allowed, who_en, who_zh, state, when_en, when_zh) = match action {
+        "respond" => (
+            matches!(actor.role, Some(Role::CompanyAdmin | Role::CompanyStaff))
+                && actor.scope
+                    == (Scope::Company {
+                        company_id: n.company_id,
+                    }),
+            "only the notice's company responds",
+            "仅被通知企业可回复",
+            "issued",
+            "the notice is not awaiting a response",
+            "该通知当前不可回复",
+        ),
+        "verify" | "reject" => (
+            is_regulator(actor),
+            "only regulators verify rectification",
+            "仅监管部门可验收",
+            "responded",
+            "the notice has no response to check",
+            "该通知尚无整改回复",
+        ),
+        "withdraw" => {
+            let issuer = actor.user_id.is_some() && actor.user_id == n.issued_by;
+            let above = match actor.require_regulator() {
+                Ok(None) => true,
+                Ok(Some(code)) => {
+                    code.subtree().contains(&n.issuing_region_code) && code.as_i64() != n.issuing_region_code
+                }
+                Err(_) => false,
+            };
+            (
+                issuer || above,
+                "only the issuer or an authority above it withdraws a notice",
+                "仅签发人或上级部门可撤回整改通知",
+                "issued",
+                "only a notice awaiting a response can be withdrawn",
+                "仅待整改的通知可撤回",
+            )
+        }
+        _ => {
+            return Err(invalid(
+                "action",
+                "the action is respond, verify, reject or withdraw",
+                "操作须为 respond、verify、reject 或 withdraw",
+            ));
+        }
+    };
+    actor.require_signed_in()?;
+    if !allowed {
+        return Err(forbidden(who_en, who_zh));
+    }
+    if n.state != state {
+        return Err(refused(when_en, when_zh));
+    }
+    Ok(())
+}
+
 /// What a step changes besides the state.
 enum Set {
     Respond,
@@ -1193,23 +1255,12 @@ pub async fn act(
     now: OffsetDateTime,
 ) -> Result<RectificationDetail, InspectionError> {
     let n = notice_row(db, actor, id).await?;
-    let role = actor.require_signed_in()?;
+    may(actor, &n, &step.action)?;
     let today = china_date(now);
     let now = db_time(now);
     // (to state, SET clause, new deadline)
     let (to, set, deadline, note): (&str, Set, Option<Date>, String) = match step.action.as_str() {
         "respond" => {
-            let ours = matches!(role, Role::CompanyAdmin | Role::CompanyStaff)
-                && actor.scope
-                    == (Scope::Company {
-                        company_id: n.company_id,
-                    });
-            if !ours {
-                return Err(forbidden(
-                    "only the notice's company responds",
-                    "仅被通知企业可回复",
-                ));
-            }
             let note = text(
                 "note",
                 &step.note,
@@ -1217,27 +1268,9 @@ pub async fn act(
                 "describe what was rectified",
                 "请说明整改情况",
             )?;
-            if n.state != "issued" {
-                return Err(refused(
-                    "the notice is not awaiting a response",
-                    "该通知当前不可回复",
-                ));
-            }
             ("responded", Set::Respond, None, note)
         }
         "verify" | "reject" => {
-            if !is_regulator(actor) {
-                return Err(forbidden(
-                    "only regulators verify rectification",
-                    "仅监管部门可验收",
-                ));
-            }
-            if n.state != "responded" {
-                return Err(refused(
-                    "the notice has no response to check",
-                    "该通知尚无整改回复",
-                ));
-            }
             if step.action == "verify" {
                 let note = opt_text("note", Some(&step.note), 2000)?;
                 ("verified", Set::Verify, None, note)
@@ -1261,21 +1294,7 @@ pub async fn act(
                 ("issued", Set::Reject(raise), Some(d), note)
             }
         }
-        "withdraw" => {
-            let issuer = actor.user_id.is_some() && actor.user_id == n.issued_by;
-            let above = match actor.require_regulator() {
-                Ok(None) => true,
-                Ok(Some(code)) => {
-                    code.subtree().contains(&n.issuing_region_code) && code.as_i64() != n.issuing_region_code
-                }
-                Err(_) => false,
-            };
-            if !issuer && !above {
-                return Err(forbidden(
-                    "only the issuer or an authority above it withdraws a notice",
-                    "仅签发人或上级部门可撤回整改通知",
-                ));
-            }
+        _ => {
             let note = text(
                 "note",
                 &step.note,
@@ -1283,20 +1302,7 @@ pub async fn act(
                 "a withdrawal needs a reason",
                 "撤回须说明理由",
             )?;
-            if n.state != "issued" {
-                return Err(refused(
-                    "only a notice awaiting a response can be withdrawn",
-                    "仅待整改的通知可撤回",
-                ));
-            }
             ("withdrawn", Set::Withdraw, None, note)
-        }
-        _ => {
-            return Err(invalid(
-                "action",
-                "the action is respond, verify, reject or withdraw",
-                "操作须为 respond、verify、reject 或 withdraw",
-            ));
         }
     };
     let from = n.state.clone();

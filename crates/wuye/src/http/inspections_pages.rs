@@ -471,12 +471,7 @@ async fn rectification_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path
         .or_page(lang)?;
     let n = &d.notice;
     let notice_days = st.settings().await.assessment.notice_days;
-    let regulator = is_regulator(&ctx);
-    let company = ctx.actor.scope
-        == (Scope::Company {
-            company_id: n.company_id,
-        })
-        && matches!(ctx.actor.role, Some(Role::CompanyAdmin | Role::CompanyStaff));
+    let may = |action: &str| inspections::may(&ctx.actor, n, action).is_ok();
     let form = |action: &'static str, label: &'static str, note: &'static str, deadline: bool| {
         html! {
             form.stack method="post" action={ "/rectifications/" (n.id) "/act" } {
@@ -505,14 +500,14 @@ async fn rectification_page(State(st): State<AppState>, ctx: Ctx, Path(id): Path
             @if !n.requirement.is_empty() { p { (lang.pick("整改要求：", "Requirement: ")) (n.requirement) } }
             h3 { (lang.pick("问题", "Findings")) }
             ul.cards { @for f in &d.findings { (finding_row(&ctx, f, false, false)) } }
-            @if company && n.state == "issued" {
+            @if may("respond") {
                 (form("respond", lang.pick("提交整改回复", "Respond"), lang.pick("整改情况", "What was done"), false))
             }
-            @if regulator && n.state == "responded" {
+            @if may("verify") {
                 (form("verify", lang.pick("验收通过", "Verify"), lang.pick("验收意见（可选）", "Remarks (optional)"), false))
                 (form("reject", lang.pick("驳回，重新整改", "Reject"), lang.pick("驳回理由", "Reason"), true))
             }
-            @if regulator && n.state == "issued" {
+            @if may("withdraw") {
                 (form("withdraw", lang.pick("撤回通知", "Withdraw"), lang.pick("撤回理由", "Reason"), false))
             }
             h3 { (lang.pick("记录", "Timeline")) }
