@@ -10,20 +10,9 @@ use wuye::settings::Settings;
 use wuye_model::{Period, RegionCode, Role};
 
 use crate::decisions::{verified_owner, xq1};
-use crate::http::{PASSWORD, token_for};
+use crate::http::{staff, token_for};
 use crate::storage_test;
 use crate::support::{TestDb, seed};
-
-async fn staff(t: &TestDb, login: &str, role: Role, scope: &str) -> Actor {
-    token_for(t, login, role, scope).await;
-    match wuye::auth::login(&t.db, login, PASSWORD, "", OffsetDateTime::now_utc())
-        .await
-        .unwrap()
-    {
-        wuye::auth::Login::Ok { actor, .. } => actor,
-        other => panic!("{other:?}"),
-    }
-}
 
 async fn id_of(t: &TestDb, sql: &'static str) -> i64 {
     let db = &t.db;

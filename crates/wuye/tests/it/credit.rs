@@ -13,24 +13,12 @@ use wuye::credit::{self, AppealDecision, CreditError, NewListEntry, NewRecord, U
 use wuye::files::{FileBackend, FileStore};
 use wuye_model::Role;
 
-use crate::http::{PASSWORD, app_with_clock, assert_error, get, get_as, json_as, send_as, token_for};
+use crate::http::{app_with_clock, assert_error, get, get_as, json_as, send_as, staff_with_token as staff};
 use crate::storage_test;
 use crate::support::{TestDb, seed};
 
 const ANJU: &str = "91350100M000100Y43";
 const HONGDA: &str = "91110108551385082Q";
-
-/// A staff account: its API token and its signed-in actor.
-async fn staff(t: &TestDb, login: &str, role: Role, scope: &str) -> (String, Actor) {
-    let token = token_for(t, login, role, scope).await;
-    match wuye::auth::login(&t.db, login, PASSWORD, "", OffsetDateTime::now_utc())
-        .await
-        .unwrap()
-    {
-        wuye::auth::Login::Ok { actor, .. } => (token, actor),
-        other => panic!("{other:?}"),
-    }
-}
 
 async fn company_id(t: &TestDb, uscc: &str) -> i64 {
     let db = &t.db;

@@ -9,20 +9,9 @@ use wuye::auth::Actor;
 use wuye::decisions::{self, DecisionError, NewDecision};
 use wuye_model::Role;
 
-use crate::http::{PASSWORD, token_for};
+use crate::http::{PASSWORD, staff, token_for};
 use crate::storage_test;
 use crate::support::{TestDb, seed};
-
-async fn staff(t: &TestDb, login: &str, role: Role, scope: &str) -> Actor {
-    token_for(t, login, role, scope).await;
-    match wuye::auth::login(&t.db, login, PASSWORD, "", OffsetDateTime::now_utc())
-        .await
-        .unwrap()
-    {
-        wuye::auth::Login::Ok { actor, .. } => actor,
-        other => panic!("{other:?}"),
-    }
-}
 
 /// An owner signed in by code and linked to the registry owner with this ID number.
 pub async fn verified_owner(t: &TestDb, phone: &str, id_number: &str, now: OffsetDateTime) -> Actor {

@@ -52,6 +52,28 @@ pub async fn send(app: &Router, req: Request<Body>) -> Resp {
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// A staff account signed in: its API token and its actor.
+pub async fn staff_with_token(
+    t: &TestDb,
+    login: &str,
+    role: Role,
+    scope: &str,
+) -> (String, wuye::auth::Actor) {
+    let token = token_for(t, login, role, scope).await;
+    match wuye::auth::login(&t.db, login, PASSWORD, "", time::OffsetDateTime::now_utc())
+        .await
+        .unwrap()
+    {
+        wuye::auth::Login::Ok { actor, .. } => (token, actor),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A staff account signed in, as its actor.
+pub async fn staff(t: &TestDb, login: &str, role: Role, scope: &str) -> wuye::auth::Actor {
+    staff_with_token(t, login, role, scope).await.1
+}
+
 /// A staff account and an API token acting as it.
 pub async fn token_for(t: &TestDb, login: &str, role: Role, scope: &str) -> String {
     let now = time::OffsetDateTime::now_utc();

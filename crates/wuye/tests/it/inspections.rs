@@ -13,23 +13,12 @@ use wuye::settings::Settings;
 use wuye_model::{RegionCode, Role};
 
 use crate::decisions::xq1;
-use crate::http::{PASSWORD, app, get_as, json_as, token_for};
+use crate::http::{app, get_as, json_as, staff, token_for};
 use crate::storage_test;
 use crate::support::{TestDb, seed};
 
 /// Monday 2026-11-02, 10:00 China time.
 const T0: OffsetDateTime = datetime!(2026-11-02 02:00 UTC);
-
-async fn staff(t: &TestDb, login: &str, role: Role, scope: &str) -> Actor {
-    token_for(t, login, role, scope).await;
-    match wuye::auth::login(&t.db, login, PASSWORD, "", OffsetDateTime::now_utc())
-        .await
-        .unwrap()
-    {
-        wuye::auth::Login::Ok { actor, .. } => actor,
-        other => panic!("{other:?}"),
-    }
-}
 
 fn finding(category: &str, severity: &str) -> NewFinding {
     NewFinding {

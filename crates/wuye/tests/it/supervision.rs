@@ -16,20 +16,9 @@ use wuye_model::{Period, Role};
 
 use crate::assessment::bottom_fixture;
 use crate::decisions::{new_decision, verified_owner, xq1};
-use crate::http::{PASSWORD, token_for};
+use crate::http::staff;
 use crate::storage_test;
 use crate::support::{TestDb, seed};
-
-async fn staff(t: &TestDb, login: &str, role: Role, scope: &str) -> Actor {
-    token_for(t, login, role, scope).await;
-    match wuye::auth::login(&t.db, login, PASSWORD, "", OffsetDateTime::now_utc())
-        .await
-        .unwrap()
-    {
-        wuye::auth::Login::Ok { actor, .. } => actor,
-        other => panic!("{other:?}"),
-    }
-}
 
 fn record(held_on: time::Date) -> InterviewRecord {
     InterviewRecord {
