@@ -1003,7 +1003,8 @@ async fn insert_notice(
             Ok(id) => return Ok(id),
             Err(e) => {
                 let e = DbError::from(e);
-                if attempt < 5 && e.is_constraint() {
+                // Only a number taken by a concurrent issue is retried with the next one.
+                if attempt < 5 && e.is_unique_violation() {
                     continue;
                 }
                 return Err(e.into());
