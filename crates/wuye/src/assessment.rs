@@ -383,7 +383,7 @@ async fn insert_rubric(
     let now = crate::clock::db_time(now);
     let canonical = rubric.to_csv();
     let body = serde_json::to_string(rubric)?;
-    let sha = hex(&Sha256::digest(canonical.as_bytes()));
+    let sha = crate::files::hex(&Sha256::digest(canonical.as_bytes()));
     let published_at = (state == "published").then_some(now);
     let published_by = if state == "published" { by } else { None };
     let id: (i64,) = db_run!(db, pool => sqlx::query_as(
@@ -679,11 +679,7 @@ pub async fn scheduled(
 }
 
 fn sha_json<T: Serialize>(v: &T) -> Result<String, AssessError> {
-    Ok(hex(&Sha256::digest(serde_json::to_vec(v)?)))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(crate::files::hex(&Sha256::digest(serde_json::to_vec(v)?)))
 }
 
 /// A project's score with its bottom streak.
@@ -1173,7 +1169,10 @@ async fn record_actions(
                     Ok(id) => ("done", format!("credit record {id} / 信用记录 {id}")),
                     Err(e) => {
                         tracing::warn!(error = %e, company = s.company_id, "bottom-place credit record not issued");
-                        ("pending", format!("not issued: {e} / 未能记入"))
+                        (
+                            "pending",
+                            "not issued; see the server log / 未能记入，详见服务器日志".to_owned(),
+                        )
                     }
                 }
             } else if kind == "public_notice" {

@@ -16,7 +16,7 @@ use wuye_model::RegionCode;
 use wuye_model::assessment::credit::RedBlack;
 
 use super::AppState;
-use super::error::{AppError, ErrorBody};
+use super::error::{AppError, ErrorBody, split};
 use super::extract::{Q, SignedIn};
 use crate::auth::Actor;
 use crate::credit::{self, CreditError, EvidenceOf};
@@ -40,14 +40,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_list_entry))
         .routes(routes!(add_list_evidence))
         .routes(routes!(get_list_evidence))
-}
-
-/// Splits "English / 中文" into (en, zh).
-fn split(msg: &str) -> (String, String) {
-    match msg.rsplit_once(" / ") {
-        Some((en, zh)) => (en.to_owned(), zh.to_owned()),
-        None => (msg.to_owned(), msg.to_owned()),
-    }
 }
 
 impl From<CreditError> for AppError {
