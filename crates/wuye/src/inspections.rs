@@ -1450,8 +1450,8 @@ pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<
         let due: Vec<(i64, OffsetDateTime, i64, i64, String, i64, i64)> = db_run!(db, pool => sqlx::query_as(
             "SELECT r.id, r.next_escalation_at, r.supervision_level, c.region_code, r.number, r.company_id, r.compound_id \
              FROM rectifications r JOIN compounds c ON c.id = r.compound_id \
-             WHERE r.next_escalation_at <= $1 AND r.state = 'issued' ORDER BY r.next_escalation_at, r.id LIMIT 500")
-            .bind(now).fetch_all(pool).await)?;
+             WHERE r.next_escalation_at <= $1 AND r.state = 'issued' AND r.supervision_level < $2 ORDER BY r.next_escalation_at, r.id LIMIT 500")
+            .bind(now).bind(MAX_LEVEL).fetch_all(pool).await)?;
         if due.is_empty() {
             break;
         }
@@ -1473,8 +1473,8 @@ pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<
                 let mut tx = pool.begin().await?;
                 let row: Option<(i64,)> = sqlx::query_as(
                     "UPDATE rectifications SET supervision_level = $1, supervising_region_code = $2, next_escalation_at = $3 \
-                     WHERE id = $4 AND next_escalation_at = $5 AND state = 'issued' RETURNING id")
-                    .bind(new_level).bind(region).bind(next).bind(id).bind(at).fetch_optional(&mut *tx).await?;
+                     WHERE id = $4 AND next_escalation_at = $5 AND state = 'issued' AND supervision_level < $6 RETURNING id")
+                    .bind(new_level).bind(region).bind(next).bind(id).bind(at).bind(MAX_LEVEL).fetch_optional(&mut *tx).await?;
                 if row.is_none() {
                     return Ok::<bool, sqlx::Error>(false);
                 }

@@ -508,6 +508,28 @@ storage_test!(an_overdue_notice_escalates_once_per_level, |t| {
         .unwrap();
     assert_eq!(overdue.len(), 1);
     assert_eq!(overdue[0].0, xq1(t).await);
+    // Rejected at the top level with a new deadline that passes too: no fourth escalation and
+    // no second credit record.
+    inspections::act(
+        &t.db,
+        &street,
+        id,
+        &step("reject", "仍未到位"),
+        &s,
+        datetime!(2026-12-01 02:00 UTC),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        inspections::sweep(&t.db, &s, datetime!(2027-06-30 00:00 UTC))
+            .await
+            .unwrap(),
+        0
+    );
+    let db = &t.db;
+    let (credit,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
+        "SELECT count(*) FROM credit_records WHERE source_ref = $1").bind(format!("rectification:{id}")).fetch_one(pool).await).unwrap();
+    assert_eq!(credit, 1);
 });
 
 storage_test!(a_notice_is_withdrawn_by_its_issuer_or_above, |t| {
