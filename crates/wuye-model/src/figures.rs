@@ -22,10 +22,20 @@ pub fn change_percent(previous: i64, current: i64) -> Option<String> {
     Some(fmt_hundredths(div_round(delta * 10_000, i128::from(previous))))
 }
 
-use crate::assessment::{format_hundredths, round_div as div_round};
+/// Integer division rounded half away from zero.
+fn div_round(num: i128, den: i128) -> i128 {
+    let (num, den) = if den < 0 { (-num, -den) } else { (num, den) };
+    if num >= 0 {
+        (2 * num + den) / (2 * den)
+    } else {
+        -((2 * -num + den) / (2 * den))
+    }
+}
 
 fn fmt_hundredths(v: i128) -> String {
-    format_hundredths(i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX }))
+    let sign = if v < 0 { "-" } else { "" };
+    let a = v.unsigned_abs();
+    format!("{sign}{}.{:02}", a / 100, a % 100)
 }
 
 #[cfg(test)]
