@@ -191,10 +191,25 @@ pub fn eligibility_commitment(decision: &str, token: &[u8]) -> Sid {
 }
 
 fn chain(prev: &Hash, canonical: &str) -> Hash {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = [0u8; 64];
+    for (pair, b) in hex.chunks_exact_mut(2).zip(prev.0) {
+        if let [hi, lo] = pair {
+            *hi = DIGITS[usize::from(b >> 4)];
+            *lo = DIGITS[usize::from(b & 0x0f)];
+        }
+    }
     let mut h = Sha256::new();
-    h.update(prev.to_string().as_bytes());
+    h.update(hex);
     h.update(canonical.as_bytes());
     Hash(h.finalize().into())
+}
+
+/// The hash of `e` after `prev`, its canonical line written into `buf` (reused between calls).
+fn hash_after(prev: &Hash, e: &Event, buf: &mut String) -> Hash {
+    buf.clear();
+    e.write_canonical(buf);
+    chain(prev, buf)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,26 +333,40 @@ pub fn parse_answers(s: &str) -> Option<Vec<Option<Choice>>> {
         .collect()
 }
 
-fn opt<T: fmt::Display>(v: Option<&T>) -> String {
-    v.map_or_else(|| "-".to_owned(), ToString::to_string)
-}
-
 impl Event {
     /// The canonical line that is hashed: `<seq> <kind> <at> <sid> <area|-> <answers|-> <ref|-> <by|->`.
     pub fn canonical(&self) -> String {
-        format!(
-            "{} {} {} {} {} {} {} {}",
-            self.seq,
-            self.kind,
-            self.at,
-            self.sid,
-            opt(self.area.as_ref()),
-            self.answers
-                .as_deref()
-                .map_or_else(|| "-".to_owned(), answers_text),
-            opt(self.refers_to.as_ref()),
-            opt(self.by.as_ref()),
-        )
+        let mut s = String::with_capacity(200);
+        self.write_canonical(&mut s);
+        s
+    }
+
+    /// Appends [`Event::canonical`] to `out` (no allocation of its own: the close re-hashes
+    /// millions of events).
+    fn write_canonical(&self, out: &mut String) {
+        use fmt::Write as _;
+        let _ = write!(out, "{} {} {} ", self.seq, self.kind, self.at);
+        write_hex(&self.sid.0, out);
+        match &self.area {
+            Some(a) => {
+                let _ = write!(out, " {a} ");
+            }
+            None => out.push_str(" - "),
+        }
+        match self.answers.as_deref() {
+            Some(a) => out.extend(a.iter().map(|c| answer_char(*c))),
+            None => out.push('-'),
+        }
+        out.push(' ');
+        match &self.refers_to {
+            Some(h) => write_hex(&h.0, out),
+            None => out.push('-'),
+        }
+        out.push(' ');
+        match &self.by {
+            Some(b) => write_hex(&b.0, out),
+            None => out.push('-'),
+        }
     }
 
     fn export_line(&self) -> String {
@@ -462,8 +491,40 @@ impl Replay {
             .ok_or(ReplayError::NotEnrolled(*sid))
     }
 
+    /// The `ref` the writer gives an event of `kind` on `sid`: `changed` → the ballot in force,
+    /// `paper_confirmed` → the pending paper entry, `superseded` → the ballot in force, or else
+    /// the pending paper entry.
+    fn reference(&self, kind: EventKind, sid: &Sid) -> Option<Hash> {
+        self.reference_at(kind, self.index.get(sid).copied())
+    }
+
+    /// [`Replay::reference`] for the subject in slot `at` (as [`Replay::locate`] found it).
+    fn reference_at(&self, kind: EventKind, at: Option<usize>) -> Option<Hash> {
+        let slot = at.and_then(|i| self.slots.get(i));
+        match kind {
+            EventKind::Changed => slot.and_then(|s| s.in_force.as_ref()).map(|b| b.hash),
+            EventKind::PaperConfirmed => slot.and_then(|s| s.pending.as_ref()).map(|b| b.hash),
+            EventKind::Superseded => slot
+                .and_then(|s| s.in_force.as_ref().or(s.pending.as_ref()))
+                .map(|b| b.hash),
+            _ => None,
+        }
+    }
+
+    /// The slot of `sid`, if enrolled. A replay looks each event's subject up once and passes
+    /// the slot to `reference_at`, `check_at` and `apply_at` (the lookups dominate the re-play
+    /// of a large log: each is a cache miss).
+    fn locate(&self, sid: &Sid) -> Option<usize> {
+        self.index.get(sid).copied()
+    }
+
     /// Checks an event against the state; changes nothing.
     fn check(&self, e: &Body) -> Result<(), ReplayError> {
+        self.check_at(e, self.locate(&e.sid))
+    }
+
+    /// [`Replay::check`] with the event's subject already located.
+    fn check_at(&self, e: &Body, at: Option<usize>) -> Result<(), ReplayError> {
         use EventKind as K;
         if e.seq != self.next_seq {
             return Err(ReplayError::Sequence {
@@ -504,7 +565,7 @@ impl Replay {
             if self.voting {
                 return Err(ReplayError::EnrolAfterVoting);
             }
-            if self.index.contains_key(&e.sid) {
+            if at.is_some() {
                 return Err(ReplayError::DuplicateEnrol(e.sid));
             }
             let area = e.area.map_or(0, Area::hundredths);
@@ -516,7 +577,9 @@ impl Replay {
             }
             return Ok(());
         }
-        let slot = self.slot(&e.sid)?;
+        let slot = at
+            .and_then(|i| self.slots.get(i))
+            .ok_or(ReplayError::NotEnrolled(e.sid))?;
         // The ballot an event must refer to, if any.
         let target = match kind {
             K::Cast => {
@@ -573,6 +636,11 @@ impl Replay {
 
     /// Applies a checked event.
     fn apply(&mut self, e: &Body, hash: Hash) {
+        self.apply_at(e, hash, self.locate(&e.sid));
+    }
+
+    /// [`Replay::apply`] with the event's subject already located.
+    fn apply_at(&mut self, e: &Body, hash: Hash, at: Option<usize>) {
         use EventKind as K;
         self.next_seq += 1;
         self.last_at = Some(e.at);
@@ -589,7 +657,7 @@ impl Replay {
             return;
         }
         self.voting = true;
-        let Some(slot) = self.index.get(&e.sid).and_then(|&i| self.slots.get_mut(i)) else {
+        let Some(slot) = at.and_then(|i| self.slots.get_mut(i)) else {
             return;
         };
         let ballot = || Ballot {
@@ -677,6 +745,30 @@ pub enum LogError {
     NotOpen,
     #[error(transparent)]
     Replay(#[from] ReplayError),
+    #[error("stored event {seq}: {why}")]
+    Stored { seq: u64, why: StoredFault },
+}
+
+/// What is wrong with a stored event (see [`BallotLog::restore`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoredFault {
+    #[error(transparent)]
+    Rules(ReplayError),
+    #[error("its hash does not match its content and the event before / 哈希值与内容不符")]
+    Hash,
+}
+
+/// An event as the writer stored it: what [`BallotLog::append`] was given and the hash it
+/// returned (`ref` is not stored: it follows from the events before).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub seq: u64,
+    pub kind: EventKind,
+    pub at: i64,
+    pub sid: Sid,
+    pub answers: Option<Vec<Option<Choice>>>,
+    pub by: Option<Sid>,
+    pub hash: Hash,
 }
 
 /// The append-only ballot log of one decision.
@@ -691,17 +783,36 @@ pub struct BallotLog {
 impl BallotLog {
     /// A log with its enrolment (the roll snapshot): `(sid, area)` per subject, enrolled in sid
     /// order so that the order reveals nothing about the roll.
-    pub fn new(header: LogHeader, at: i64, mut enrolment: Vec<(Sid, Area)>) -> Result<Self, LogError> {
+    pub fn new(header: LogHeader, at: i64, enrolment: Vec<(Sid, Area)>) -> Result<Self, LogError> {
+        Self::restore(header, at, enrolment, Vec::new())
+    }
+
+    /// The log [`BallotLog::new`] makes, followed by events stored from earlier appends (in
+    /// order): every rule is re-checked, every `ref` re-derived and every stored hash
+    /// recomputed, so a stored log that was altered anywhere is refused, naming the first event
+    /// that is wrong. The result equals the log the appends built.
+    ///
+    /// The enrolment's chain and the stored events' hashes are computed on separate cores
+    /// (each stored hash is checked against the stored hash before it, so the chain of stored
+    /// events splits into independent pieces): the close of a vote re-plays millions.
+    pub fn restore(
+        header: LogHeader,
+        at: i64,
+        mut enrolment: Vec<(Sid, Area)>,
+        stored: Vec<StoredEvent>,
+    ) -> Result<Self, LogError> {
         header.validate()?;
         enrolment.sort_unstable_by_key(|(sid, _)| *sid);
         let mut log = Self {
             genesis: header.genesis(),
             replay: Replay::new(header.classes.len(), header.mode),
             header,
-            events: Vec::with_capacity(enrolment.len() * 2),
+            events: Vec::with_capacity(enrolment.len() + stored.len()),
         };
+        log.replay.index.reserve(enrolment.len());
+        let mut previous = None;
         for (sid, area) in enrolment {
-            log.push(Body {
+            let body = Body {
                 seq: log.replay.next_seq,
                 kind: EventKind::Enrol,
                 at,
@@ -710,9 +821,126 @@ impl BallotLog {
                 answers: None,
                 refers_to: None,
                 by: None,
-            })?;
+            };
+            // Sorted, a repeated subject follows itself: no lookup needed to find it.
+            let at = (previous == Some(sid)).then_some(0);
+            previous = Some(sid);
+            log.replay.check_at(&body, at)?;
+            // An enrolment's hash is not part of the state; it is computed in `seal`.
+            log.replay.apply_at(&body, Hash([0; 32]), None);
+            log.events.push(body.with_hash(Hash([0; 32])));
         }
+        let enrolled = log.events.len();
+        log.replay_stored(0, enrolled, stored)?;
         Ok(log)
+    }
+
+    /// Re-plays events stored after the ones this log holds (another instance's appends), with
+    /// the checks of [`BallotLog::restore`]. Takes the log: on error it is gone (re-play it from
+    /// the start).
+    pub fn extend_stored(mut self, stored: Vec<StoredEvent>) -> Result<Self, LogError> {
+        let from = self.events.len();
+        self.events.reserve(stored.len());
+        self.replay_stored(from, from, stored)?;
+        Ok(self)
+    }
+
+    /// Checks and applies `stored` after the events held, then [`BallotLog::seal`]s from
+    /// `compute_from`. A rule broken at event `s` is reported unless a stored hash before `s`
+    /// is already wrong (that event is then the first wrong one).
+    fn replay_stored(
+        &mut self,
+        compute_from: usize,
+        verify_from: usize,
+        stored: Vec<StoredEvent>,
+    ) -> Result<(), LogError> {
+        let mut broken = None;
+        for e in stored {
+            let (seq, hash) = (e.seq, e.hash);
+            let slot = self.replay.locate(&e.sid);
+            let body = Body {
+                seq,
+                kind: e.kind,
+                at: e.at,
+                sid: e.sid,
+                area: None,
+                refers_to: self.replay.reference_at(e.kind, slot),
+                answers: e.answers,
+                by: e.by,
+            };
+            if let Err(why) = self.replay.check_at(&body, slot) {
+                broken = Some(LogError::Stored {
+                    seq,
+                    why: StoredFault::Rules(why),
+                });
+                break;
+            }
+            self.replay.apply_at(&body, hash, slot);
+            self.events.push(body.with_hash(hash));
+        }
+        self.seal(compute_from, verify_from)?;
+        broken.map_or(Ok(()), Err)
+    }
+
+    /// Computes the chain of `events[compute_from..verify_from]` (enrolments, whose hashes are
+    /// not stored) and checks the stored hash of every event from `verify_from` on.
+    fn seal(&mut self, compute_from: usize, verify_from: usize) -> Result<(), LogError> {
+        /// Below this many events one core is quicker than starting threads.
+        const PARALLEL_FROM: usize = 50_000;
+        let genesis = self.genesis;
+        let verify_from = verify_from.min(self.events.len());
+        let (head, stored) = self.events.split_at_mut(verify_from);
+        let (before, fresh) = head.split_at_mut(compute_from.min(head.len()));
+        let start = before.last().map_or(genesis, |e| e.hash);
+        let compute = |fresh: &mut [Event]| {
+            let mut buf = String::with_capacity(200);
+            let mut prev = start;
+            for e in fresh.iter_mut() {
+                e.hash = hash_after(&prev, e, &mut buf);
+                prev = e.hash;
+            }
+            prev
+        };
+        // The first wrong stored hash in `stored[lo..hi]`, each checked against the one before.
+        let check = |stored: &[Event], lo: usize, hi: usize| {
+            let mut buf = String::with_capacity(200);
+            (lo.max(1)..hi).find_map(|i| {
+                let (prev, e) = (stored.get(i - 1)?, stored.get(i)?);
+                (hash_after(&prev.hash, e, &mut buf) != e.hash).then_some(e.seq)
+            })
+        };
+        let stored: &[Event] = stored;
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let (last, wrong) = if fresh.len() + stored.len() < PARALLEL_FROM || cores < 2 {
+            (compute(fresh), check(stored, 0, stored.len()))
+        } else {
+            let pieces = if fresh.is_empty() { cores } else { cores - 1 }.max(1);
+            let size = stored.len().div_ceil(pieces).max(1);
+            std::thread::scope(|s| {
+                let chain = s.spawn(|| compute(fresh));
+                let checks: Vec<_> = (1..pieces)
+                    .map(|k| s.spawn(move || check(stored, k * size, ((k + 1) * size).min(stored.len()))))
+                    .collect();
+                let mut wrong = check(stored, 0, size.min(stored.len()));
+                for c in checks {
+                    wrong = wrong.or(c.join().unwrap_or(Some(0)));
+                }
+                let last = chain.join().unwrap_or(Hash([0; 32]));
+                (last, wrong)
+            })
+        };
+        // The first stored event follows the last computed one (or the events held before).
+        let first_wrong = stored.first().and_then(|e| {
+            let mut buf = String::new();
+            (hash_after(&last, e, &mut buf) != e.hash).then_some(e.seq)
+        });
+        match first_wrong.or(wrong) {
+            Some(seq) => Err(LogError::Stored {
+                seq,
+                why: StoredFault::Hash,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// An open-ballot log enrolling every subject of `roll` under its [`subject_pseudonym`].
@@ -761,15 +989,7 @@ impl BallotLog {
         answers: Option<Vec<Option<Choice>>>,
         by: Option<Sid>,
     ) -> Result<Hash, LogError> {
-        let slot = self.replay.slot(&sid).ok();
-        let refers_to = match kind {
-            EventKind::Changed => slot.and_then(|s| s.in_force.as_ref()).map(|b| b.hash),
-            EventKind::PaperConfirmed => slot.and_then(|s| s.pending.as_ref()).map(|b| b.hash),
-            EventKind::Superseded => slot
-                .and_then(|s| s.in_force.as_ref().or(s.pending.as_ref()))
-                .map(|b| b.hash),
-            _ => None,
-        };
+        let refers_to = self.replay.reference(kind, &sid);
         self.push(Body {
             seq: self.replay.next_seq,
             kind,
@@ -806,6 +1026,11 @@ impl BallotLog {
             .slots
             .iter()
             .filter_map(|s| s.in_force.as_ref().map(|b| (s.sid, b.answers.as_slice())))
+    }
+
+    /// Whether `sid` has a ballot in force (a new one from it is a change).
+    pub fn has_ballot_in_force(&self, sid: &Sid) -> bool {
+        self.replay.slot(sid).is_ok_and(|s| s.in_force.is_some())
     }
 
     /// The statutory tally of every question from the ballots in force.
@@ -1743,5 +1968,152 @@ mod tests {
         );
         assert_eq!(parse_answers(""), None);
         assert_eq!(parse_answers("x"), None);
+    }
+
+    fn to_stored(e: &Event) -> StoredEvent {
+        StoredEvent {
+            seq: e.seq,
+            kind: e.kind,
+            at: e.at,
+            sid: e.sid,
+            answers: e.answers.clone(),
+            by: e.by,
+            hash: e.hash,
+        }
+    }
+
+    /// The sample's enrolment and its stored (non-enrol) events.
+    fn stored_sample() -> (BallotLog, Vec<(Sid, Area)>, Vec<StoredEvent>) {
+        let (log, _, _) = sample();
+        let enrolment = log
+            .events()
+            .iter()
+            .filter(|e| e.kind == EventKind::Enrol)
+            .map(|e| (e.sid, e.area.unwrap_or(Area::ZERO)))
+            .collect();
+        let stored = log
+            .events()
+            .iter()
+            .filter(|e| e.kind != EventKind::Enrol)
+            .map(to_stored)
+            .collect();
+        (log, enrolment, stored)
+    }
+
+    #[test]
+    fn restoring_stored_events_rebuilds_the_log_the_appends_built() {
+        let (log, enrolment, stored) = stored_sample();
+        let at = log.events()[0].at;
+        let restored =
+            BallotLog::restore(header(BallotMode::Open), at, enrolment.clone(), stored.clone()).unwrap();
+        assert_eq!(restored.events(), log.events());
+        assert_eq!(restored.head(), log.head());
+        assert_eq!(restored.export(), log.export());
+        // In two steps, as a cached log catches up with another instance's appends.
+        let (a, b) = stored.split_at(5);
+        let stepwise = BallotLog::restore(header(BallotMode::Open), at, enrolment, a.to_vec())
+            .unwrap()
+            .extend_stored(b.to_vec())
+            .unwrap();
+        assert_eq!(stepwise.export(), log.export());
+    }
+
+    #[test]
+    fn a_stored_event_altered_anywhere_is_refused_naming_it() {
+        let (log, enrolment, stored) = stored_sample();
+        let at = log.events()[0].at;
+        let restore = |stored: Vec<StoredEvent>, enrolment: Vec<(Sid, Area)>| {
+            BallotLog::restore(header(BallotMode::Open), at, enrolment, stored)
+        };
+        let fault = |r: Result<BallotLog, LogError>| match r {
+            Err(LogError::Stored { seq, why }) => (seq, matches!(why, StoredFault::Hash)),
+            other => panic!("expected a stored-event error, got {other:?}"),
+        };
+        for i in 0..stored.len() {
+            let seq = stored[i].seq;
+            let alter = |f: &dyn Fn(&mut StoredEvent)| {
+                let mut s = stored.clone();
+                f(&mut s[i]);
+                fault(restore(s, enrolment.clone()))
+            };
+            assert_eq!(alter(&|e| e.at += 1), (seq, true), "time of event {seq}");
+            assert_eq!(
+                alter(&|e| e.by = by("mallory")),
+                (seq, true),
+                "actor of event {seq}"
+            );
+            assert_eq!(alter(&|e| e.hash.0[31] ^= 1).0, seq, "hash of event {seq}");
+            if let Some(a) = &stored[i].answers {
+                let flipped = if a[0] == Some(Choice::Yes) {
+                    ans("nn")
+                } else {
+                    ans("yy")
+                };
+                assert_eq!(
+                    alter(&|e| e.answers = flipped.clone()),
+                    (seq, true),
+                    "answers of event {seq}"
+                );
+            }
+        }
+        // A rule broken after an altered hash: the altered hash is the first wrong event.
+        let mut s = stored.clone();
+        s[1].hash.0[0] ^= 1;
+        s[6].kind = EventKind::PaperConfirmed;
+        assert_eq!(fault(restore(s, enrolment.clone())), (stored[1].seq, true));
+        // A broken rule alone is reported as such.
+        let mut s = stored.clone();
+        s[0].kind = EventKind::Changed;
+        assert_eq!(fault(restore(s, enrolment.clone())), (stored[0].seq, false));
+        // An altered enrolment (one subject's area) changes the chain the first stored event
+        // hangs from.
+        let mut e = enrolment.clone();
+        e[2].1 = Area::from_hundredths(e[2].1.hundredths() + 1);
+        assert_eq!(fault(restore(stored.clone(), e)), (stored[0].seq, true));
+        // Catching up refuses the same way.
+        let (a, b) = stored.split_at(5);
+        let mut b = b.to_vec();
+        b[2].at += 1;
+        let held = restore(a.to_vec(), enrolment).unwrap();
+        assert_eq!(fault(held.extend_stored(b.clone())), (b[2].seq, true));
+    }
+
+    #[test]
+    fn a_large_log_is_checked_on_several_cores_with_the_same_verdict() {
+        // Enough events for `seal` to split the work (PARALLEL_FROM).
+        let n = 30_000usize;
+        let h = LogHeader {
+            classes: vec![ThresholdClass::Ordinary],
+            ..header(BallotMode::Open)
+        };
+        let enrolment: Vec<(Sid, Area)> = (0..n)
+            .map(|i| (sid(&format!("o{i}")), Area::from_hundredths(5_000 + i as i64)))
+            .collect();
+        let mut log = BallotLog::new(h.clone(), 1_750_000_000, enrolment.clone()).unwrap();
+        for (i, (s, _)) in enrolment.iter().enumerate() {
+            let a = if i % 3 == 0 { ans("n") } else { ans("y") };
+            log.append(EventKind::Cast, 1_750_000_100, *s, a, by(&format!("o{i}")))
+                .unwrap();
+        }
+        let stored: Vec<StoredEvent> = log.events()[n..].iter().map(to_stored).collect();
+        let restored =
+            BallotLog::restore(h.clone(), 1_750_000_000, enrolment.clone(), stored.clone()).unwrap();
+        assert_eq!(restored.head(), log.head());
+        assert_eq!(restored.tallies(), log.tallies());
+        // One altered event late in the log, and another further on: the first is named.
+        for i in [0, n / 2 + 17, n - 1] {
+            let mut s = stored.clone();
+            s[i].at += 1;
+            if i + 5 < n {
+                s[i + 5].hash.0[3] ^= 1;
+            }
+            match BallotLog::restore(h.clone(), 1_750_000_000, enrolment.clone(), s) {
+                Err(LogError::Stored {
+                    seq,
+                    why: StoredFault::Hash,
+                }) => assert_eq!(seq, stored[i].seq),
+                other => panic!("expected a hash error at {}, got {other:?}", stored[i].seq),
+            }
+        }
     }
 }

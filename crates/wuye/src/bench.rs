@@ -962,17 +962,45 @@ async fn close_at_scale(db: &Db, compound: i64, n: usize) -> anyhow::Result<serd
         &events,
     )
     .await?;
-    let t = Instant::now();
-    let r = crate::decisions::close(db, &crate::auth::Actor::cli(), id, &Default::default(), now).await?;
-    let seconds = t.elapsed().as_secs_f64();
-    let q = r
-        .questions
-        .first()
-        .map(|q| q.statutory.clone())
+    // Three closes, the vote re-opened between them; the figure is their median.
+    let mut rounds = Vec::with_capacity(3);
+    let mut result = None;
+    for _ in 0..3 {
+        crate::db_run!(db, pool => sqlx::query("UPDATE decisions SET state = 'voting', closed_at = NULL, result = NULL, head_hash = NULL WHERE id = $1")
+            .bind(id).execute(pool).await.map(|_| ()))?;
+        let t = Instant::now();
+        let r = crate::decisions::close(db, &crate::auth::Actor::cli(), id, &Default::default(), now).await?;
+        rounds.push(t.elapsed().as_secs_f64());
+        result = Some(r);
+    }
+    let q = result
+        .and_then(|r| r.questions.first().map(|q| q.statutory.clone()))
         .unwrap_or_default();
     Ok(
-        serde_json::json!({ "subjects": n, "ballots": n, "outcome": q["outcome"], "participating_heads": q["participating_heads"], "seconds": seconds, "target_seconds": 1.0 }),
+        serde_json::json!({ "subjects": n, "ballots": n, "outcome": q["outcome"], "participating_heads": q["participating_heads"], "seconds": median(rounds.clone()), "rounds": rounds, "target_seconds": 1.0 }),
     )
+}
+
+/// `bench close`: only the close of a vote stored in the database with `subjects` voting
+/// subjects, each with one online ballot (the last part of `bench decisions`).
+pub async fn close(url: Option<String>, subjects: usize) -> anyhow::Result<serde_json::Value> {
+    Scratch::new("close", url)
+        .await?
+        .run(|db| async move {
+            let now = crate::clock::db_time(OffsetDateTime::now_utc());
+            demo::generate(&db, Scale::TINY, now).await?;
+            let (compound,): (i64,) = crate::db_read!(&db, pool => sqlx::query_as(
+                "SELECT min(id) FROM compounds").fetch_one(pool).await)?;
+            let mut out = close_at_scale(&db, compound, subjects).await?;
+            out["benchmark"] = "close".into();
+            out["engine"] = match &db {
+                Db::Sqlite(_) => "sqlite",
+                Db::Postgres(_) => "postgres",
+            }
+            .into();
+            Ok(out)
+        })
+        .await
 }
 
 /// `bench assess`: the monthly assessment of a city — 10,000 compounds, 1,000,000 owners'

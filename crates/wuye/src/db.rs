@@ -23,6 +23,9 @@ use sqlx::{PgPool, SqlitePool};
 pub enum DbError {
     #[error("database error: {0}")]
     Sqlx(#[from] sqlx::Error),
+    /// The bulk reads of a ballot log on SQLite (`decisions::log_store`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]

@@ -13,6 +13,10 @@
 //! **Architecture invariant:** every append re-plays the stored log and checks its head, then
 //! adds the next event under the primary key `(decision, seq)`: two ballots arriving at once
 //! cannot both take the same place, and the loser retries on the new head.
+//!
+//! **Architecture invariant:** a ballot with a receipt is a ballot the close counted: events
+//! are written only while the decision is `voting`, in a transaction holding its row, and the
+//! close checks in its own transaction that nothing was stored after what it tallied.
 
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
@@ -595,69 +599,68 @@ pub async fn open(db: &Db, actor: &Actor, id: i64, now: OffsetDateTime) -> Resul
     Ok(())
 }
 
-/// The decision's ballot log, re-played from the database (its head checked event by event).
-async fn load_log(db: &Db, d: &Decision) -> Result<(BallotLog, Vec<(String, Sid)>), DecisionError> {
+mod log_store;
+use log_store::{Keys, broken, read_enrolment, read_events};
+
+fn log_error(e: wuye_model::LogError) -> DecisionError {
+    match e {
+        wuye_model::LogError::Stored { seq, .. } => broken(seq),
+        e => DecisionError::Invalid(e.to_string()),
+    }
+}
+
+/// The decision's ballot log, re-played from the database: every rule re-checked and every
+/// stored hash recomputed (`BallotLog::restore`, on the blocking pool: a large vote keeps the
+/// cores busy for a while). With `keys`, also each voting subject's key.
+async fn load_log(db: &Db, d: &Decision, keys: bool) -> Result<(BallotLog, Keys), DecisionError> {
     let classes = vec![
         ThresholdClass::parse(&d.class).map_err(|e| DecisionError::Invalid(e.to_string()))?;
         ballot(db, d.id).await?.len()
     ];
-    let subjects: Vec<(String, String, i64)> = db_read!(db, pool => sqlx::query_as(
-        "SELECT subject_key, sid, area FROM roll_subjects WHERE decision_id = $1").bind(d.id).fetch_all(pool).await)?;
     let header = LogHeader {
         decision: format!("wuye-decision-{}", d.id),
         rule: RuleVersion::CivilCode,
         mode: BallotMode::parse(&d.mode).map_err(|e| DecisionError::Invalid(e.to_string()))?,
         classes,
     };
-    let keys: Vec<(String, Sid)> = subjects
-        .iter()
-        .filter_map(|(k, s, _)| Sid::parse(s).map(|sid| (k.clone(), sid)))
-        .collect();
-    let enrolment = subjects
-        .iter()
-        .filter_map(|(_, s, a)| Sid::parse(s).map(|sid| (sid, Area::from_hundredths(*a))))
-        .collect();
+    // The enrolment's chain is computed while the events are still being read.
     let opened = d.notice_at.unix_timestamp();
-    let mut log =
-        BallotLog::new(header, opened, enrolment).map_err(|e| DecisionError::Invalid(e.to_string()))?;
-    catch_up(db, d.id, &mut log).await?;
+    let enrolled = async {
+        let (enrolment, keys) = read_enrolment(db, d.id, keys).await?;
+        let log = tokio::task::spawn_blocking(move || BallotLog::new(header, opened, enrolment))
+            .await
+            .map_err(replay_failed)?
+            .map_err(log_error)?;
+        Ok::<_, DecisionError>((log, keys))
+    };
+    let ((log, keys), stored) = tokio::try_join!(enrolled, read_events(db, d.id, 0))?;
+    let log = tokio::task::spawn_blocking(move || log.extend_stored(stored))
+        .await
+        .map_err(replay_failed)?
+        .map_err(log_error)?;
     Ok((log, keys))
 }
 
 /// Re-plays the events stored after the ones `log` holds, checking each stored hash.
-async fn catch_up(db: &Db, id: i64, log: &mut BallotLog) -> Result<(), DecisionError> {
-    type EventRow = (i64, String, i64, String, Option<String>, Option<String>, String);
-    let after = log.events().len() as i64;
-    let events: Vec<EventRow> = db_read!(db, pool => sqlx::query_as(
-        "SELECT seq, kind, at, sid, answers, by_sid, hash FROM ballot_events WHERE decision_id = $1 AND seq > $2 ORDER BY seq").bind(id).bind(after).fetch_all(pool).await)?;
-    for (seq, kind, at, sid, answers, by, hash) in events {
-        let broken = || {
-            DecisionError::Invalid(format!(
-                "the stored ballot log is broken at event {seq} / 投票记录第 {seq} 条已损坏"
-            ))
-        };
-        if seq != log.events().len() as i64 + 1 {
-            return Err(broken());
-        }
-        let kind = EventKind::parse(&kind).map_err(|_| broken())?;
-        let sid = Sid::parse(&sid).ok_or_else(broken)?;
-        let answers = match answers.as_deref() {
-            Some(a) => Some(wuye_model::parse_answers(a).ok_or_else(broken)?),
-            None => None,
-        };
-        let by = by.as_deref().and_then(Sid::parse);
-        let h = log.append(kind, at, sid, answers, by).map_err(|_| broken())?;
-        if h.to_string() != hash {
-            return Err(broken());
-        }
+async fn catch_up(db: &Db, id: i64, log: BallotLog) -> Result<BallotLog, DecisionError> {
+    let stored = read_events(db, id, log.events().len() as i64).await?;
+    if stored.is_empty() {
+        return Ok(log);
     }
-    Ok(())
+    tokio::task::spawn_blocking(move || log.extend_stored(stored))
+        .await
+        .map_err(replay_failed)?
+        .map_err(log_error)
+}
+
+fn replay_failed(e: tokio::task::JoinError) -> DecisionError {
+    DecisionError::Invalid(format!("re-playing the ballot log failed: {e}"))
 }
 
 /// The re-played log of each decision this instance has appended to, keyed by the decision's
 /// salt (unique per decision, also across databases). A cache only: every use first catches
 /// up with the events stored since, so another instance's ballots are always included.
-type Cached = Option<(BallotLog, Vec<(String, Sid)>)>;
+type Cached = Option<(BallotLog, Keys)>;
 static LOGS: std::sync::OnceLock<
     std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<Cached>>>>,
 > = std::sync::OnceLock::new();
@@ -768,7 +771,7 @@ pub fn answers_from_form(columns: &[BallotColumn], get: impl Fn(&str) -> String)
 
 /// The events to append, planned from the re-played log: `(subject key, kind, answers)`.
 type Planned = Vec<(String, EventKind, Option<Vec<Option<Choice>>>)>;
-type Plan<'a> = dyn Fn(&BallotLog, &[(String, Sid)]) -> Result<Planned, DecisionError> + Sync + 'a;
+type Plan<'a> = dyn Fn(&BallotLog, &Keys) -> Result<Planned, DecisionError> + Sync + 'a;
 
 /// Appends one event per `(subject, kind, answers)` after re-playing the log; retried when
 /// another ballot took the next place meanwhile.
@@ -786,11 +789,8 @@ async fn append(
     let mut cached = slot.lock().await;
     for _ in 0..20 {
         let (mut log, keys) = match cached.take() {
-            Some((mut log, keys)) => {
-                catch_up(db, d.id, &mut log).await?;
-                (log, keys)
-            }
-            None => load_log(db, d).await?,
+            Some((log, keys)) => (catch_up(db, d.id, log).await?, keys),
+            None => load_log(db, d, true).await?,
         };
         let base = log.events().len() as i64;
         let plan = match make(&log, &keys) {
@@ -802,10 +802,8 @@ async fn append(
         };
         let mut rows = Vec::new();
         for (key, kind, answers) in &plan {
-            let sid = keys
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, s)| *s)
+            let sid = *keys
+                .get(key)
                 .ok_or_else(|| invalid("not on the roll", "不在名册中"))?;
             let at = now.unix_timestamp();
             let by = if d.mode == "open" { by } else { None };
@@ -822,8 +820,17 @@ async fn append(
                 hash,
             ));
         }
+        // The decision must still be voting when the events are written: a close that read
+        // the log meanwhile would not count them. The conditional update holds the
+        // decision's row until the commit, so the close's own update waits for it (and
+        // SQLite's one writer runs the two transactions one after the other anyway).
         let stored = db_run!(db, pool => async {
             let mut tx = pool.begin().await?;
+            let voting = sqlx::query("UPDATE decisions SET state = state WHERE id = $1 AND state = 'voting' AND closed_at IS NULL")
+                .bind(d.id).execute(&mut *tx).await?.rows_affected();
+            if voting == 0 {
+                return Ok(false);
+            }
             for (i, (key, kind, at, sid, answers, by, hash)) in rows.iter().enumerate() {
                 sqlx::query("INSERT INTO ballot_events (decision_id, seq, kind, at, sid, answers, by_sid, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                     .bind(d.id).bind(base + i as i64 + 1).bind(kind.as_str()).bind(at).bind(sid.to_string()).bind(answers)
@@ -836,10 +843,16 @@ async fn append(
                     .bind(d.id).bind(key).bind(counted).bind(channel).bind(hash.to_string()).bind(entered_by).bind(scan)
                     .bind(crate::clock::db_time(now)).bind(*kind == EventKind::PaperConfirmed).execute(&mut *tx).await?;
             }
-            tx.commit().await
+            tx.commit().await.map(|()| true)
         }.await);
         match stored.map_err(DbError::from) {
-            Ok(()) => {
+            Ok(false) => {
+                return Err(refused(
+                    "voting has closed; the ballot was not recorded",
+                    "投票已结束，选票未记录",
+                ));
+            }
+            Ok(true) => {
                 *cached = Some((log, keys));
                 return Ok(rows.into_iter().map(|r| (r.0, r.6)).collect());
             }
@@ -856,7 +869,7 @@ async fn append(
 }
 
 fn in_window(d: &Decision, now: OffsetDateTime) -> Result<(), DecisionError> {
-    if d.state != "voting" {
+    if d.state != "voting" || d.closed_at.is_some() {
         return Err(match d.state.as_str() {
             "notice" => refused("voting has not opened yet", "投票尚未开始"),
             _ => refused("voting has closed", "投票已结束"),
@@ -894,13 +907,11 @@ pub async fn cast(
         ));
     }
     let voter = wuye_model::voter_pseudonym(d.salt.as_bytes(), &format!("user:{user_id}"));
-    let make = |log: &BallotLog, all: &[(String, Sid)]| {
-        let in_force: std::collections::HashSet<Sid> = log.in_force().map(|(sid, _)| sid).collect();
+    let make = |log: &BallotLog, all: &Keys| {
         Ok(keys
             .iter()
             .map(|(k,)| {
-                let sid = all.iter().find(|(key, _)| key == k).map(|(_, s)| *s);
-                let kind = if sid.is_some_and(|s| in_force.contains(&s)) {
+                let kind = if all.get(k).is_some_and(|s| log.has_ballot_in_force(s)) {
                     EventKind::Changed
                 } else {
                     EventKind::Cast
@@ -947,7 +958,7 @@ pub async fn enter_paper(
     let by = actor
         .user_id
         .map(|u| wuye_model::voter_pseudonym(d.salt.as_bytes(), &format!("user:{u}")));
-    let make = |_: &BallotLog, _: &[(String, Sid)]| {
+    let make = |_: &BallotLog, _: &Keys| {
         Ok(vec![(
             key.clone(),
             EventKind::PaperEntered,
@@ -1000,7 +1011,7 @@ pub async fn confirm_paper(
         .user_id
         .map(|u| wuye_model::voter_pseudonym(d.salt.as_bytes(), &format!("user:{u}")));
     let key = subject_key.to_owned();
-    let make = |_: &BallotLog, _: &[(String, Sid)]| Ok(vec![(key.clone(), EventKind::PaperConfirmed, None)]);
+    let make = |_: &BallotLog, _: &Keys| Ok(vec![(key.clone(), EventKind::PaperConfirmed, None)]);
     append(db, &d, &make, by, ("counted", "paper", actor.user_id, None), now).await?;
     Ok(())
 }
@@ -1165,6 +1176,42 @@ fn tally_json(t: &Tally) -> serde_json::Value {
     serde_json::to_value(t).unwrap_or(serde_json::Value::Null)
 }
 
+/// The preliminary result of a decision whose ballots have stopped: the log re-played from
+/// the database (every stored hash checked) and tallied.
+async fn compute_result(db: &Db, d: &Decision) -> Result<(DecisionResult, i64), DecisionError> {
+    let id = d.id;
+    let columns = ballot(db, id).await?;
+    // The roll and each subject's sheet serve the silent-owner result and the elections and
+    // selections; a ballot of plain proposals under the statutory rule needs neither.
+    let per_subject = d.silent_clause || columns.iter().any(|c| c.kind != "proposal");
+    let (log, keys) = load_log(db, d, per_subject).await?;
+    let statutory = log.tallies();
+    let mut results = Vec::new();
+    let (mut rules, mut items) = (None, Vec::new());
+    if per_subject {
+        let (roll, sheets) = roll_and_sheets(db, d, &log, &keys).await?;
+        if d.silent_clause {
+            rules = Some(rules_based(db, d, &roll, &sheets, columns.len()).await?);
+        }
+        items = item_results(&columns, &roll, &sheets)?;
+    }
+    for (i, c) in columns.iter().enumerate() {
+        results.push(QuestionResult {
+            question: c.text.clone(),
+            statutory: statutory.get(i).map(tally_json).unwrap_or_default(),
+            rules_based: rules.as_ref().and_then(|r| r.get(i)).map(tally_json),
+        });
+    }
+    let result = DecisionResult {
+        status: "preliminary".into(),
+        rule: RuleVersion::CivilCode.as_str().into(),
+        head_hash: log.head().to_string(),
+        questions: results,
+        items,
+    };
+    Ok((result, log.events().len() as i64))
+}
+
 /// Closes voting and computes the result from the log (R1.10 keeps every figure); the result
 /// is preliminary until published after the objection period.
 pub async fn close(
@@ -1184,40 +1231,51 @@ pub async fn close(
         "只能结束进行中的表决",
     )
     .await?;
-    let (log, keys) = load_log(db, &d).await?;
-    let columns = ballot(db, id).await?;
-    let statutory = log.tallies();
-    let mut results = Vec::new();
-    // The roll and each subject's sheet serve the silent-owner result and the elections and
-    // selections; a ballot of plain proposals under the statutory rule needs neither.
-    let (mut rules, mut items) = (None, Vec::new());
-    if d.silent_clause || columns.iter().any(|c| c.kind != "proposal") {
-        let (roll, sheets) = roll_and_sheets(db, &d, &log, &keys).await?;
-        if d.silent_clause {
-            rules = Some(rules_based(db, &d, &roll, &sheets, columns.len()).await?);
+    // First stop the ballots: from this commit on an append is refused (it waits for the
+    // ones being written, which hold the decision's row). Then the log is final.
+    let marked = db_run!(db, pool => sqlx::query("UPDATE decisions SET closed_at = $2 WHERE id = $1 AND state = 'voting'")
+        .bind(id).bind(now).execute(pool).await.map(|r| r.rows_affected()))?;
+    if marked == 0 {
+        return Err(refused("the decision changed meanwhile", "表决状态已变化"));
+    }
+    let (result, read) = match compute_result(db, &d).await {
+        Ok(r) => r,
+        Err(e) => {
+            // Nothing was decided: voting goes on.
+            db_run!(db, pool => sqlx::query("UPDATE decisions SET closed_at = NULL WHERE id = $1 AND state = 'voting' AND closed_at = $2")
+                .bind(id).bind(now).execute(pool).await.map(|_| ()))?;
+            return Err(e);
         }
-        items = item_results(&columns, &roll, &sheets)?;
-    }
-    for (i, c) in columns.iter().enumerate() {
-        results.push(QuestionResult {
-            question: c.text.clone(),
-            statutory: statutory.get(i).map(tally_json).unwrap_or_default(),
-            rules_based: rules.as_ref().and_then(|r| r.get(i)).map(tally_json),
-        });
-    }
-    let result = DecisionResult {
-        status: "preliminary".into(),
-        rule: RuleVersion::CivilCode.as_str().into(),
-        head_hash: log.head().to_string(),
-        questions: results,
-        items,
     };
     let json = serde_json::to_string(&result).unwrap_or_default();
     let objection_until = now + time::Duration::days(i64::from(days.objection));
-    let n = db_run!(db, pool => sqlx::query("UPDATE decisions SET state = 'closed', closed_at = $2, objection_until = $3, head_hash = $4, result = $5 WHERE id = $1 AND state = 'voting'")
-        .bind(id).bind(now).bind(objection_until).bind(log.head().to_string()).bind(&json).execute(pool).await.map(|r| r.rows_affected()))?;
-    if n == 0 {
-        return Err(refused("the decision changed meanwhile", "表决状态已变化"));
+    // The same close that stopped the ballots (a second close meanwhile took over), and no
+    // event after the ones tallied (none can come: checked all the same, in the transaction).
+    let closed = db_run!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query("UPDATE decisions SET state = 'closed', objection_until = $3, head_hash = $4, result = $5 WHERE id = $1 AND state = 'voting' AND closed_at = $2")
+            .bind(id).bind(now).bind(objection_until).bind(&result.head_hash).bind(&json).execute(&mut *tx).await?.rows_affected();
+        let (last,): (Option<i64>,) = sqlx::query_as("SELECT max(seq) FROM ballot_events WHERE decision_id = $1")
+            .bind(id).fetch_one(&mut *tx).await?;
+        if n == 0 || last.unwrap_or(0) > read {
+            tx.rollback().await?;
+            return Ok((n, false));
+        }
+        tx.commit().await.map(|()| (n, true))
+    }.await)?;
+    match closed {
+        (0, _) => return Err(refused("the decision changed meanwhile", "表决状态已变化")),
+        (_, false) => {
+            tracing::error!(
+                decision = id,
+                "a ballot was stored after the close stopped the ballots"
+            );
+            return Err(refused(
+                "ballots arrived while the result was being computed; close again",
+                "计票时又收到选票，请重新结束表决",
+            ));
+        }
+        _ => {}
     }
     crate::auth::audit(
         db,
@@ -1247,16 +1305,14 @@ async fn roll_and_sheets(
     db: &Db,
     d: &Decision,
     log: &BallotLog,
-    keys: &[(String, Sid)],
+    keys: &Keys,
 ) -> Result<(Roll, Vec<Option<AnswerSheet>>), DecisionError> {
     let roll = frozen_roll(db, d).await?;
     let in_force: std::collections::HashMap<Sid, &[Option<Choice>]> = log.in_force().collect();
-    let sid_of: std::collections::HashMap<&str, Sid> = keys.iter().map(|(k, s)| (k.as_str(), *s)).collect();
     let sheets = roll
         .subjects()
         .map(|s| {
-            sid_of
-                .get(s.key)
+            keys.get(s.key)
                 .and_then(|sid| in_force.get(sid))
                 .map(|a| a.to_vec())
         })
@@ -1708,7 +1764,7 @@ pub async fn export(db: &Db, actor: &Actor, id: i64) -> Result<String, DecisionE
             "投票结束后才公开投票记录",
         ));
     }
-    let (log, _) = load_log(db, &d).await?;
+    let (log, _) = load_log(db, &d, false).await?;
     Ok(log.export())
 }
 
@@ -1728,7 +1784,7 @@ pub async fn check_receipt(
         ));
     };
     if matches!(d.state.as_str(), "closed" | "published") {
-        let (log, _) = load_log(db, &d).await?;
+        let (log, _) = load_log(db, &d, false).await?;
         return Ok(wuye_model::find_receipt(log.export(), &hash)
             .map_err(|e| DecisionError::Invalid(e.to_string()))?
             .map(|m| {

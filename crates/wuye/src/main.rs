@@ -203,6 +203,12 @@ enum Bench {
         #[arg(long, default_value_t = 500)]
         owners: usize,
     },
+    /// The close of a vote stored in the database: roll and chained ballot events re-played,
+    /// every hash checked, tallied (also part of `decisions`).
+    Close {
+        #[arg(long, default_value_t = 1_000_000)]
+        subjects: usize,
+    },
     /// Assessment: the monthly run of a city (10,000 compounds, 1,000,000 ratings, 100,000
     /// work orders), its close and the check of the closed period.
     Assess {
@@ -761,6 +767,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     writers,
                     readers,
                 } => wuye::bench::soak(*seconds, *writers, *readers).await?,
+                Bench::Close { subjects } => wuye::bench::close(cli.database_url.clone(), *subjects).await?,
                 Bench::Assess { ratings, orders } => {
                     wuye::bench::assess(cli.database_url.clone(), *ratings, *orders).await?
                 }

@@ -1096,3 +1096,158 @@ storage_test!(owners_object_to_the_roll_during_its_public_check, |t| {
     assert_eq!(objections[0].1, "138****8000");
     assert!(objections[0].2.contains("78.10"));
 });
+
+/// A covenant vote of XQ1 opened on 2026-11-18, and its two verified owners.
+struct OpenVote {
+    id: i64,
+    committee: Actor,
+    zhang: Actor,
+    li: Actor,
+    opened: OffsetDateTime,
+}
+
+async fn open_vote(t: &TestDb) -> OpenVote {
+    seed(&t.db).await;
+    let notice = datetime!(2026-11-02 09:00 +8);
+    let xq1 = xq1(t).await;
+    let committee = staff(t, "committee1", Role::CommitteeMember, "XQ1").await;
+    let zhang = verified_owner(t, "13800138000", "370705199001011234", notice).await;
+    let li = verified_owner(t, "13800138001", "370705199102021235", notice).await;
+    let id = decisions::create(&t.db, &committee, &new_decision(xq1, &["covenant"]), notice)
+        .await
+        .unwrap();
+    let opened = datetime!(2026-11-18 08:00 +8);
+    decisions::open(&t.db, &committee, id, opened).await.unwrap();
+    OpenVote {
+        id,
+        committee,
+        zhang,
+        li,
+        opened,
+    }
+}
+
+storage_test!(no_ballot_is_recorded_that_the_close_did_not_count, |t| {
+    // Two owners change their ballots as fast as they can while the committee closes the
+    // vote. Every ballot that got a receipt must be in the tallied log: the published head is
+    // the head of the stored log, and each receipt is in the export. Before the fix a ballot
+    // written between the close's read and its update was stored, receipted and not counted;
+    // and a close that merely checked for such ballots never got through while they flowed.
+    let OpenVote {
+        id,
+        committee,
+        zhang,
+        li,
+        opened,
+    } = open_vote(t).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let caster = |who: Actor| {
+        let (db, stop) = (t.db.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut receipts = Vec::new();
+            let mut k = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let choice = if k.is_multiple_of(2) { "yes" } else { "no" };
+                k += 1;
+                match decisions::cast(&db, &who, id, &[choice.into(), "yes".into()], opened).await {
+                    Ok(r) => receipts.extend(r.into_iter().map(|(_, h)| h.to_string())),
+                    Err(DecisionError::Refused(_)) => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            receipts
+        })
+    };
+    let (a, b) = (caster(zhang.clone()), caster(li.clone()));
+    // Let ballots flow, then close while they still do: the close stops them first, so it
+    // goes through at once, however fast they come.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let result = decisions::close(
+        &t.db,
+        &committee,
+        id,
+        &Default::default(),
+        opened + time::Duration::hours(1),
+    )
+    .await
+    .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let receipts: Vec<String> = [a.await.unwrap(), b.await.unwrap()].concat();
+    assert!(receipts.len() > 2, "the owners voted while the vote was open");
+    let export = decisions::export(&t.db, &committee, id).await.unwrap();
+    let report = wuye_model::verify(&export).unwrap();
+    assert_eq!(
+        report.head.to_string(),
+        result.head_hash,
+        "the stored log is the tallied log"
+    );
+    for r in &receipts {
+        assert!(export.contains(r.as_str()), "receipt {r} is in the counted log");
+    }
+    // After the close nothing more is taken.
+    assert!(matches!(
+        decisions::cast(&t.db, &zhang, id, &["no".into(), "no".into()], opened).await,
+        Err(DecisionError::Refused(_))
+    ));
+});
+
+storage_test!(a_close_refuses_a_stored_log_altered_behind_its_back, |t| {
+    // The close re-plays the log from the database and recomputes every stored hash: a ballot
+    // or an area changed in the tables is found, named, and nothing is decided; voting goes on.
+    let OpenVote {
+        id,
+        committee,
+        zhang,
+        li,
+        opened,
+    } = open_vote(t).await;
+    decisions::cast(&t.db, &zhang, id, &["yes".into(), "yes".into()], opened)
+        .await
+        .unwrap();
+    decisions::cast(&t.db, &li, id, &["no".into(), "yes".into()], opened)
+        .await
+        .unwrap();
+    let db = &t.db;
+    let (first,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as("SELECT min(seq) FROM ballot_events WHERE decision_id = $1")
+        .bind(id).fetch_one(pool).await).unwrap();
+    let (answers,): (String,) = wuye::db_read!(db, pool => sqlx::query_as("SELECT answers FROM ballot_events WHERE decision_id = $1 AND seq = $2")
+        .bind(id).bind(first).fetch_one(pool).await).unwrap();
+    let set_answers = |a: String| async move {
+        wuye::db_run!(db, pool => sqlx::query("UPDATE ballot_events SET answers = $3 WHERE decision_id = $1 AND seq = $2")
+            .bind(id).bind(first).bind(a).execute(pool).await.map(|_| ())).unwrap();
+    };
+    let flipped = if answers.starts_with('y') { "nn" } else { "yy" };
+    set_answers(flipped.to_owned()).await;
+    let later = opened + time::Duration::hours(1);
+    let close = decisions::close(&t.db, &committee, id, &Default::default(), later).await;
+    assert!(
+        matches!(&close, Err(DecisionError::Invalid(m)) if m.contains(&format!("broken at event {first}"))),
+        "{close:?}"
+    );
+    let d = decisions::find(&t.db, &committee, id).await.unwrap();
+    assert_eq!(
+        (d.state.as_str(), d.closed_at),
+        ("voting", None),
+        "nothing was decided"
+    );
+    // An area changed on the frozen roll breaks the chain where the ballots hang from it.
+    set_answers(answers).await;
+    wuye::db_run!(db, pool => sqlx::query("UPDATE roll_subjects SET area = area + 1 WHERE decision_id = $1 AND subject_key = (SELECT min(subject_key) FROM roll_subjects WHERE decision_id = $1)")
+        .bind(id).execute(pool).await.map(|_| ())).unwrap();
+    let close = decisions::close(&t.db, &committee, id, &Default::default(), later).await;
+    assert!(
+        matches!(&close, Err(DecisionError::Invalid(m)) if m.contains(&format!("broken at event {first}"))),
+        "{close:?}"
+    );
+    wuye::db_run!(db, pool => sqlx::query("UPDATE roll_subjects SET area = area - 1 WHERE decision_id = $1 AND subject_key = (SELECT min(subject_key) FROM roll_subjects WHERE decision_id = $1)")
+        .bind(id).execute(pool).await.map(|_| ())).unwrap();
+    // Put right, the log closes.
+    let r = decisions::close(&t.db, &committee, id, &Default::default(), later)
+        .await
+        .unwrap();
+    assert_eq!(
+        decisions::find(&t.db, &committee, id).await.unwrap().state,
+        "closed"
+    );
+    assert_eq!(r.head_hash.len(), 64);
+});
