@@ -674,3 +674,73 @@ async fn a_vote_from_notice_to_a_checked_receipt() {
     wait_text(&c, "p.found", "line").await;
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_votes_in_an_election_and_a_firm_selection_on_a_phone() {
+    let Some((binary, driver)) = browser() else { return };
+    let t = TestDb::new(Engine::Sqlite).await.unwrap();
+    crate::support::seed(&t.db).await;
+    let clock = Clock::fixed(time::macros::datetime!(2026-11-02 10:00 +8));
+    let committee = crate::http::staff(&t, "committee1", wuye_model::Role::CommitteeMember, "XQ1").await;
+    let now = clock.now();
+    crate::decisions::verified_owner(&t, "13800138000", "370705199001011234", now).await;
+    let xq1 = crate::decisions::xq1(&t).await;
+    let mut new = crate::decisions::new_decision(xq1, &["elect_committee", "select_or_dismiss_company"]);
+    new.title = "第二届业主委员会选举及选聘物业".into();
+    new.body = "选出两名业主委员会委员，并从两家投标企业中选聘一家。".into();
+    new.questions = Vec::new();
+    new.elections = vec![wuye::decisions::NewElection {
+        title: "第二届业主委员会委员".into(),
+        seats: 2,
+        candidates: vec!["王建国".into(), "刘芳".into(), "陈立新".into()],
+    }];
+    new.selections = vec![wuye::decisions::NewSelection {
+        title: "选聘物业服务企业".into(),
+        bidders: vec!["潍坊安居物业".into(), "潍坊康宁物业".into()],
+    }];
+    let id = wuye::decisions::create(&t.db, &committee, &new, now)
+        .await
+        .unwrap();
+    clock.advance(16 * 24 * 3600);
+    wuye::decisions::open(&t.db, &committee, id, clock.now())
+        .await
+        .unwrap();
+    let base = serve_with_clock(&t, false, clock.clone()).await;
+    let driver = start_driver(&driver).await;
+    let c = client(&driver, &binary).await;
+    c.goto(&format!("{base}/lang?to=zh-CN")).await.unwrap();
+
+    // On a phone-sized window (390 px): the election says how many seats, each candidate
+    // has yes / no / abstain, the selection is one pick.
+    owner_sign_in(&c, &t, &base, "13800138000").await;
+    c.goto(&format!("{base}/decisions/{id}")).await.unwrap();
+    assert!(text(&c, "fieldset.election legend").await.contains("2 席"));
+    assert_eq!(
+        c.find_all(Locator::Css("fieldset.election div.candidate"))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    // Yes to three candidates for two seats is refused, and nothing is recorded.
+    for q in [1, 2, 3] {
+        click(&c, &format!("form.vote input[name=q{q}][value=yes]")).await;
+    }
+    click(&c, "form.vote input[name=s2][value=\"4\"]").await;
+    click(&c, "form.vote button[type=submit]").await;
+    wait_text(&c, "div.error-box", "2").await;
+    assert_eq!(wuye::decisions::turnout(&t.db, id).await.unwrap().voted_heads, 0);
+    // Two of them, and a firm: a receipt.
+    c.goto(&format!("{base}/decisions/{id}")).await.unwrap();
+    for (q, v) in [(1, "yes"), (2, "yes"), (3, "no")] {
+        click(&c, &format!("form.vote input[name=q{q}][value={v}]")).await;
+    }
+    click(&c, "form.vote input[name=s2][value=\"4\"]").await;
+    std::fs::write(shot_path("election-ballot.png"), c.screenshot().await.unwrap()).unwrap();
+    click(&c, "form.vote button[type=submit]").await;
+    wait_text(&c, "p.receipt", "回执").await;
+    assert_eq!(text(&c, "p.receipt code").await.len(), 64);
+    std::fs::write(shot_path("election-receipt.png"), c.screenshot().await.unwrap()).unwrap();
+    assert_eq!(wuye::decisions::turnout(&t.db, id).await.unwrap().voted_heads, 2);
+    c.close().await.unwrap();
+}
