@@ -148,6 +148,15 @@ pub(super) async fn read_enrolment(
 /// The ballot events stored after event `after`, in order (their numbers are checked by the
 /// re-play).
 pub(super) async fn read_events(db: &Db, id: i64, after: i64) -> Result<Vec<StoredEvent>, DecisionError> {
+    // Usually nothing is new (a cached log catching up before an append): one look at the
+    // index says so, on a pooled connection. (A connection of its own first reads the whole
+    // schema, about 2 ms: per ballot that cost two thirds of the casting rate.)
+    let (first, last): (Option<i64>, Option<i64>) = crate::db_read!(db, pool => sqlx::query_as(
+        "SELECT min(seq), max(seq) FROM ballot_events WHERE decision_id = $1 AND seq > $2").bind(id).bind(after).fetch_one(pool).await)?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(Vec::new());
+    };
+    let expected = usize::try_from(last - first + 1).unwrap_or(0);
     match db {
         Db::Sqlite(s) => {
             let path = s.path.clone();
@@ -160,7 +169,7 @@ pub(super) async fn read_events(db: &Db, id: i64, after: i64) -> Result<Vec<Stor
                     )
                     .map_err(DbError::from)?;
                 let mut rows = st.query([id, after]).map_err(DbError::from)?;
-                let mut out = Vec::new();
+                let mut out = Vec::with_capacity(expected);
                 while let Some(r) = rows.next().map_err(DbError::from)? {
                     let seq: i64 = r.get(0).map_err(DbError::from)?;
                     let text = |i| {
@@ -186,16 +195,6 @@ pub(super) async fn read_events(db: &Db, id: i64, after: i64) -> Result<Vec<Stor
             .map_err(join_failed)?
         }
         Db::Postgres(pool) => {
-            let (first, last): (Option<i64>, Option<i64>) = sqlx::query_as(
-                "SELECT min(seq), max(seq) FROM ballot_events WHERE decision_id = $1 AND seq > $2",
-            )
-            .bind(id)
-            .bind(after)
-            .fetch_one(pool)
-            .await?;
-            let (Some(first), Some(last)) = (first, last) else {
-                return Ok(Vec::new());
-            };
             let mut pieces = tokio::task::JoinSet::new();
             for (k, lo) in (first - 1..last).step_by(EVENT_PIECE as usize).enumerate() {
                 let pool = pool.clone();
@@ -225,7 +224,8 @@ pub(super) async fn read_events(db: &Db, id: i64, after: i64) -> Result<Vec<Stor
             }
             got.sort_unstable_by_key(|(k, _)| *k);
             // A piece's rows come in the order the server visits them: sort by number.
-            let mut events: Vec<StoredEvent> = got.into_iter().flat_map(|(_, e)| e).collect();
+            let mut events = Vec::with_capacity(expected);
+            events.extend(got.into_iter().flat_map(|(_, e)| e));
             events.sort_unstable_by_key(|e| e.seq);
             Ok(events)
         }
