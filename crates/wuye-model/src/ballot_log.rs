@@ -224,10 +224,6 @@ fn chain(prev: &Hash, canonical: &str) -> Hash {
 /// Below this many events one core is quicker than starting threads.
 const PARALLEL_FROM: usize = 50_000;
 
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
-
 /// The hash of `e` after `prev`, its canonical line written into `buf` (reused between calls).
 fn hash_after(prev: &Hash, e: &Event, buf: &mut String) -> Hash {
     buf.clear();
@@ -936,7 +932,7 @@ impl BallotLog {
             })
         };
         let stored: &[Event] = stored;
-        let cores = cores();
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let (last, wrong) = if fresh.len() + stored.len() < PARALLEL_FROM || cores < 2 {
             (compute(fresh), check(stored, 0, stored.len()))
         } else {

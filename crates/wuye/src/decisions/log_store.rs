@@ -103,9 +103,12 @@ pub(super) async fn read_enrolment(
             let path = s.path.clone();
             tokio::task::spawn_blocking(move || -> Result<Enrolment, DecisionError> {
                 let conn = open(&path)?;
-                let mut st = conn
-                    .prepare("SELECT sid, area, subject_key FROM roll_subjects WHERE decision_id = ?1")
-                    .map_err(DbError::from)?;
+                let sql = if keys {
+                    "SELECT sid, area, subject_key FROM roll_subjects WHERE decision_id = ?1"
+                } else {
+                    "SELECT sid, area FROM roll_subjects WHERE decision_id = ?1"
+                };
+                let mut st = conn.prepare(sql).map_err(DbError::from)?;
                 let mut rows = st.query([id]).map_err(DbError::from)?;
                 let mut out = Enrolment::default();
                 while let Some(r) = rows.next().map_err(DbError::from)? {
@@ -123,21 +126,24 @@ pub(super) async fn read_enrolment(
             .map_err(join_failed)??
         }
         Db::Postgres(pool) => {
-            let (packed,): (Option<String>,) = sqlx::query_as(
-                "SELECT string_agg(sid || ' ' || area || ' ' || subject_key, $2) FROM roll_subjects WHERE decision_id = $1",
-            )
-            .bind(id)
-            .bind(RECORD)
-            .fetch_one(pool)
-            .await?;
+            let sql = if keys {
+                "SELECT string_agg(sid || ' ' || area || ' ' || subject_key, $2) FROM roll_subjects WHERE decision_id = $1"
+            } else {
+                "SELECT string_agg(sid || ' ' || area, $2) FROM roll_subjects WHERE decision_id = $1"
+            };
+            let (packed,): (Option<String>,) =
+                sqlx::query_as(sql).bind(id).bind(RECORD).fetch_one(pool).await?;
             let mut out = Enrolment::default();
             for record in packed.unwrap_or_default().split(RECORD).filter(|r| !r.is_empty()) {
                 let mut f = record.splitn(3, ' ');
                 let (sid, area, key) = (f.next(), f.next().and_then(|a| a.parse().ok()), f.next());
-                let (Some(sid), Some(area), Some(key)) = (sid, area, key) else {
+                let (Some(sid), Some(area)) = (sid, area) else {
                     return Err(broken_roll());
                 };
-                out.push(sid, area, keys.then_some(key))?;
+                if keys && key.is_none() {
+                    return Err(broken_roll());
+                }
+                out.push(sid, area, key)?;
             }
             out
         }

@@ -42,6 +42,29 @@ fn record(company: i64, item: &str, points: Option<&str>, from: Option<Date>, re
     }
 }
 
+/// A company enrolled (80.00) and awarded (5.00) from `from`: 85.00 points, no bad record.
+async fn enrol_and_award(
+    t: &TestDb,
+    files: &FileStore,
+    by: &wuye::auth::Actor,
+    company: i64,
+    from: Option<Date>,
+    now: time::OffsetDateTime,
+) {
+    for (item, points) in [("enrolment", "80.00"), ("award", "5.00")] {
+        credit::issue(
+            &t.db,
+            files,
+            by,
+            &record(company, item, Some(points), from, "登记"),
+            &[],
+            now,
+        )
+        .await
+        .unwrap();
+    }
+}
+
 fn pdf() -> Upload {
     Upload {
         name: "处罚决定书".into(),
@@ -647,18 +670,7 @@ storage_test!(the_public_list_shows_only_active_published_entries, |t| {
     let (street, _) = staff(t, "street", Role::StreetOfficer, "370705001").await;
     // 宏达: enrolled and awarded, no bad record: AAA, a red-list candidate.
     let jan = Some(date!(2026 - 01 - 01));
-    for (item, points) in [("enrolment", "80.00"), ("award", "5.00")] {
-        credit::issue(
-            &t.db,
-            &files,
-            &district,
-            &record(hongda_id, item, Some(points), jan, "登记"),
-            &[],
-            now,
-        )
-        .await
-        .unwrap();
-    }
+    enrol_and_award(t, &files, &district, hongda_id, jan, now).await;
     let bad = credit::issue(
         &t.db,
         &files,
@@ -1299,18 +1311,7 @@ storage_test!(a_district_scheme_takes_precedence_over_the_citys, |t| {
     let (_, district) = staff(t, "district", Role::DistrictOfficer, "370705").await;
     let (_, admin) = staff(t, "admin", Role::CityAdmin, "370700").await;
     let jan = Some(date!(2026 - 01 - 01));
-    for (item, points) in [("enrolment", "80.00"), ("award", "5.00")] {
-        credit::issue(
-            &t.db,
-            &files,
-            &district,
-            &record(hongda_id, item, Some(points), jan, "登记"),
-            &[],
-            now,
-        )
-        .await
-        .unwrap();
-    }
+    enrol_and_award(t, &files, &district, hongda_id, jan, now).await;
     // 85.00 points. Which scheme, which grade, and is 宏达 a red-list candidate?
     let check = |expect_region: Option<&'static str>, grade: &'static str, red: bool| {
         let district = &district;
