@@ -35,12 +35,13 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// True when the error is a uniqueness or foreign-key violation, i.e. caused by the input.
     /// A unique key taken (by a concurrent insert, say): the one conflict worth retrying.
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, DbError::Sqlx(sqlx::Error::Database(e)) if e.kind() == sqlx::error::ErrorKind::UniqueViolation)
     }
 
+    /// True when the error is a uniqueness, foreign-key, check or not-null violation, i.e.
+    /// caused by the input.
     pub fn is_constraint(&self) -> bool {
         match self {
             DbError::Sqlx(sqlx::Error::Database(e)) => matches!(
