@@ -1308,7 +1308,7 @@ async fn roll_and_sheets(
     keys: &Keys,
 ) -> Result<(Roll, Vec<Option<AnswerSheet>>), DecisionError> {
     let roll = frozen_roll(db, d).await?;
-    let in_force: std::collections::HashMap<Sid, &[Option<Choice>]> = log.in_force().collect();
+    let in_force: std::collections::HashMap<Sid, &wuye_model::Answers> = log.in_force().collect();
     let sheets = roll
         .subjects()
         .map(|s| {

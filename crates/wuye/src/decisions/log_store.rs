@@ -80,7 +80,7 @@ fn parse_event(
             sid: Sid::parse(sid)?,
             answers: match answers {
                 None => None,
-                Some(a) => Some(wuye_model::parse_answers(a)?),
+                Some(a) => Some(wuye_model::Answers::parse(a)?),
             },
             by: match by {
                 None => None,
