@@ -625,19 +625,32 @@ async fn load_log(db: &Db, d: &Decision, keys: bool) -> Result<(BallotLog, Keys)
     };
     // The enrolment's chain is computed while the events are still being read.
     let opened = d.notice_at.unix_timestamp();
+    let started = std::time::Instant::now();
     let enrolled = async {
         let (enrolment, keys) = read_enrolment(db, d.id, keys).await?;
+        let roll_read = started.elapsed();
         let log = tokio::task::spawn_blocking(move || BallotLog::new(header, opened, enrolment))
             .await
             .map_err(replay_failed)?
             .map_err(log_error)?;
-        Ok::<_, DecisionError>((log, keys))
+        Ok::<_, DecisionError>((log, keys, roll_read, started.elapsed()))
     };
-    let ((log, keys), stored) = tokio::try_join!(enrolled, read_events(db, d.id, 0))?;
+    let events = async { Ok((read_events(db, d.id, 0).await?, started.elapsed())) };
+    let ((log, keys, roll_read, enrolled_at), (stored, events_read)) = tokio::try_join!(enrolled, events)?;
     let log = tokio::task::spawn_blocking(move || log.extend_stored(stored))
         .await
         .map_err(replay_failed)?
         .map_err(log_error)?;
+    // Where a slow close spends its time (docs/benchmarks.md, "the close").
+    tracing::debug!(
+        decision = d.id,
+        events = log.events().len(),
+        roll_read_ms = roll_read.as_millis(),
+        enrolled_ms = enrolled_at.as_millis(),
+        events_read_ms = events_read.as_millis(),
+        replayed_ms = started.elapsed().as_millis(),
+        "ballot log re-played from the database"
+    );
     Ok((log, keys))
 }
 
@@ -1209,7 +1222,10 @@ async fn compute_result(db: &Db, d: &Decision) -> Result<(DecisionResult, i64), 
         questions: results,
         items,
     };
-    Ok((result, log.events().len() as i64))
+    let logged = log.events().len() as i64;
+    // Freeing a million-ballot log takes tens of milliseconds: not on the close's time.
+    drop(tokio::task::spawn_blocking(move || drop((log, keys))));
+    Ok((result, logged))
 }
 
 /// Closes voting and computes the result from the log (R1.10 keeps every figure); the result
