@@ -20,6 +20,8 @@ use crate::sql::{Param, insert_rows};
 pub struct Latency {
     pub requests: usize,
     pub errors: usize,
+    /// The failed requests by HTTP status (`transport` when no answer came).
+    pub errors_by_status: std::collections::BTreeMap<String, usize>,
     pub per_second: f64,
     pub p50_ms: f64,
     pub p95_ms: f64,
@@ -27,7 +29,11 @@ pub struct Latency {
     pub max_ms: f64,
 }
 
-pub fn latency(mut samples: Vec<Duration>, errors: usize, wall: Duration) -> Latency {
+pub fn latency(
+    mut samples: Vec<Duration>,
+    errors_by_status: std::collections::BTreeMap<String, usize>,
+    wall: Duration,
+) -> Latency {
     samples.sort_unstable();
     let pick = |q: f64| -> f64 {
         if samples.is_empty() {
@@ -38,7 +44,8 @@ pub fn latency(mut samples: Vec<Duration>, errors: usize, wall: Duration) -> Lat
     };
     Latency {
         requests: samples.len(),
-        errors,
+        errors: errors_by_status.values().sum(),
+        errors_by_status,
         per_second: samples.len() as f64 / wall.as_secs_f64().max(1e-9),
         p50_ms: pick(0.50),
         p95_ms: pick(0.95),
@@ -314,7 +321,7 @@ where
         let (next, request) = (next.clone(), request.clone());
         tasks.push(tokio::spawn(async move {
             let mut samples = Vec::new();
-            let mut errors = 0;
+            let mut errors = std::collections::BTreeMap::<String, usize>::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let more = match until {
@@ -330,18 +337,21 @@ where
                         let _ = r.bytes().await;
                         samples.push(t.elapsed());
                     }
-                    _ => errors += 1,
+                    Ok(r) => *errors.entry(r.status().as_u16().to_string()).or_default() += 1,
+                    Err(_) => *errors.entry("transport".to_owned()).or_default() += 1,
                 }
             }
             (samples, errors)
         }));
     }
     let mut all = Vec::new();
-    let mut errors = 0;
+    let mut errors = std::collections::BTreeMap::new();
     for t in tasks {
         if let Ok((s, e)) = t.await {
             all.extend(s);
-            errors += e;
+            for (status, n) in e {
+                *errors.entry(status).or_default() += n;
+            }
         }
     }
     latency(all, errors, start.elapsed())
