@@ -1443,20 +1443,28 @@ pub async fn act(
 /// without a response, level 2 (the district) `inspection.escalate_days` working days later,
 /// level 3 (the city) as many more. Each level is claimed by a conditional UPDATE on `next_escalation_at`, so it
 /// happens exactly once however many instances sweep at once. Returns the escalations made.
+///
+/// The due notices are visited once each, in order of their escalation time: a notice whose
+/// escalation fails is logged and left for the next sweep, and the sweep goes on with the
+/// others (one bad row must not hold up every notice of the city behind it).
 pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<u64, InspectionError> {
     let now = db_time(now);
     let mut total = 0;
+    // Where the last page ended: `(next_escalation_at, id)`.
+    let mut after = (OffsetDateTime::UNIX_EPOCH, 0_i64);
     loop {
         let due: Vec<(i64, OffsetDateTime, i64, i64, String, i64, i64)> = db_run!(db, pool => sqlx::query_as(
             "SELECT r.id, r.next_escalation_at, r.supervision_level, c.region_code, r.number, r.company_id, r.compound_id \
              FROM rectifications r JOIN compounds c ON c.id = r.compound_id \
-             WHERE r.next_escalation_at <= $1 AND r.state = 'issued' AND r.supervision_level < $2 ORDER BY r.next_escalation_at, r.id LIMIT 500")
-            .bind(now).bind(MAX_LEVEL).fetch_all(pool).await)?;
+             WHERE r.next_escalation_at <= $1 AND r.state = 'issued' AND r.supervision_level < $2 \
+             AND (r.next_escalation_at > $3 OR (r.next_escalation_at = $3 AND r.id > $4)) \
+             ORDER BY r.next_escalation_at, r.id LIMIT 500")
+            .bind(now).bind(MAX_LEVEL).bind(after.0).bind(after.1).fetch_all(pool).await)?;
         if due.is_empty() {
             break;
         }
-        let mut claimed_any = false;
         for (id, at, level, community, number, company, compound) in due {
+            after = (at, id);
             let new_level = (level + 1).min(MAX_LEVEL);
             let region = supervising_region(community, new_level);
             let next = (new_level < MAX_LEVEL).then(|| {
@@ -1469,7 +1477,7 @@ pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<
             let en = format!(
                 "Rectification notice {number} is overdue without a response and escalated to {len} (level {new_level})"
             );
-            let claimed: bool = db_run!(db, pool => async {
+            let claimed: Result<bool, sqlx::Error> = db_run!(db, pool => async {
                 let mut tx = pool.begin().await?;
                 let row: Option<(i64,)> = sqlx::query_as(
                     "UPDATE rectifications SET supervision_level = $1, supervising_region_code = $2, next_escalation_at = $3 \
@@ -1488,10 +1496,13 @@ pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<
                     .bind(company).bind(&zh).bind(&en).bind(now).execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(true)
-            }.await)?;
+            }.await);
+            let claimed = claimed.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, notice = id, "escalation failed; left for the next sweep");
+                false
+            });
             if claimed {
                 total += 1;
-                claimed_any = true;
                 after_escalation(
                     db,
                     id,
@@ -1505,10 +1516,6 @@ pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<
                 )
                 .await;
             }
-        }
-        if !claimed_any {
-            // Another instance holds what is left; it will finish it.
-            break;
         }
     }
     Ok(total)

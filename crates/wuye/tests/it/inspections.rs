@@ -392,6 +392,71 @@ storage_test!(a_rejection_sets_a_new_deadline, |t| {
     );
 });
 
+storage_test!(a_notice_that_cannot_escalate_does_not_hold_up_the_others, |t| {
+    seed(&t.db).await;
+    let s = Settings::shipped();
+    let street = staff(t, "street", Role::StreetOfficer, "370705001").await;
+    let (i, ids) = inspected(t, &street, &["serious"]).await;
+    let (j, jds) = inspected(t, &street, &["serious"]).await;
+    let deadline = Some(date!(2026 - 11 - 06));
+    // The same deadline: the sweep visits the first notice first.
+    let (first, second) = (
+        notice(t, &street, i, ids, deadline).await,
+        notice(t, &street, j, jds, deadline).await,
+    );
+    // The first notice's escalation fails in the database, whatever the sweep does.
+    let db = &t.db;
+    let poison = |on: bool| async move {
+        let r = match db {
+            wuye::db::Db::Sqlite(x) if on => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE TRIGGER poison BEFORE UPDATE ON rectifications WHEN OLD.id = {first} \
+                 BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+            )))
+            .execute(&x.writer)
+            .await
+            .map(|_| ()),
+            wuye::db::Db::Sqlite(x) => sqlx::query("DROP TRIGGER poison")
+                .execute(&x.writer)
+                .await
+                .map(|_| ()),
+            wuye::db::Db::Postgres(p) if on => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                     IF OLD.id = {first} THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$"
+                )))
+                .execute(p)
+                .await
+                .unwrap();
+                sqlx::query("CREATE TRIGGER poison BEFORE UPDATE ON rectifications FOR EACH ROW EXECUTE FUNCTION poison()")
+                    .execute(p)
+                    .await
+                    .map(|_| ())
+            }
+            wuye::db::Db::Postgres(p) => sqlx::query("DROP TRIGGER poison ON rectifications")
+                .execute(p)
+                .await
+                .map(|_| ()),
+        };
+        r.unwrap();
+    };
+    let street = &street;
+    let level = |id| async move {
+        inspections::get_notice(db, street, id)
+            .await
+            .unwrap()
+            .notice
+            .supervision_level
+    };
+    let at = datetime!(2026-11-06 16:30 UTC);
+    poison(true).await;
+    assert_eq!(inspections::sweep(db, &s, at).await.unwrap(), 1);
+    assert_eq!((level(first).await, level(second).await), (0, 1));
+    // Mended, the next sweep escalates it.
+    poison(false).await;
+    assert_eq!(inspections::sweep(db, &s, at).await.unwrap(), 1);
+    assert_eq!((level(first).await, level(second).await), (1, 1));
+});
+
 storage_test!(an_overdue_notice_escalates_once_per_level, |t| {
     seed(&t.db).await;
     let s = Settings::shipped();
