@@ -329,11 +329,6 @@ pub fn answers_text(a: &[Option<Choice>]) -> String {
     a.iter().map(|c| answer_char(*c)).collect()
 }
 
-/// Reads [`answers_text`] back; `None` when empty or on any other character.
-pub fn parse_answers(s: &str) -> Option<Vec<Option<Choice>>> {
-    Answers::parse(s).map(|a| a.to_vec())
-}
-
 /// The answers of one ballot: yes, no, abstain or blank (`None`) per question. Up to
 /// [`Answers::PACKED`] questions are held in two bits each, without a heap allocation (the
 /// close of a vote re-plays millions of ballots; a copy per ballot was a sixth of its time).
@@ -632,6 +627,19 @@ struct Body {
 }
 
 impl Body {
+    fn line(&self) -> Line<'_> {
+        Line {
+            seq: self.seq,
+            kind: self.kind,
+            at: self.at,
+            sid: &self.sid,
+            area: self.area,
+            answers: self.answers.as_ref(),
+            refers_to: self.refers_to.as_ref(),
+            by: self.by.as_ref(),
+        }
+    }
+
     fn with_hash(self, hash: Hash) -> Event {
         Event {
             seq: self.seq,
@@ -796,14 +804,9 @@ impl Replay {
             .ok_or(ReplayError::NotEnrolled(*sid))
     }
 
-    /// The `ref` the writer gives an event of `kind` on `sid`: `changed` → the ballot in force,
-    /// `paper_confirmed` → the pending paper entry, `superseded` → the ballot in force, or else
-    /// the pending paper entry.
-    fn reference(&self, kind: EventKind, sid: &Sid) -> Option<Hash> {
-        self.reference_at(kind, self.locate(sid))
-    }
-
-    /// [`Replay::reference`] for the subject in slot `at` (as [`Replay::locate`] found it).
+    /// The `ref` the writer gives an event of `kind` on the subject in slot `at` (as
+    /// [`Replay::locate`] found it): `changed` → the ballot in force, `paper_confirmed` → the
+    /// pending paper entry, `superseded` → the ballot in force, or else the pending paper entry.
     fn reference_at(&self, kind: EventKind, at: Option<usize>) -> Option<Hash> {
         let slot = at.and_then(|i| self.slots.get(i));
         match kind {
@@ -989,7 +992,7 @@ impl Replay {
 
     /// Checks and applies each of `stored` in turn, handing the `ref` each one gets to `done`
     /// a chunk at a time, until one breaks a rule (returned; its `ref` is not handed on).
-    fn replay_stored(
+    fn apply_stored(
         &mut self,
         stored: &[StoredEvent],
         done: &mut dyn FnMut(Vec<Option<Hash>>),
@@ -1105,6 +1108,8 @@ pub enum StoredFault {
     Rules(ReplayError),
     #[error("its hash does not match its content and the event before / 哈希值与内容不符")]
     Hash,
+    #[error("its hash could not be checked (an internal error) / 哈希值未能校验")]
+    Unchecked,
 }
 
 /// An event as the writer stored it: what [`BallotLog::append`] was given and the hash it
@@ -1156,9 +1161,9 @@ impl BallotLog {
     /// recomputed, so a stored log that was altered anywhere is refused, naming the first event
     /// that is wrong. The result equals the log the appends built.
     ///
-    /// The enrolment's chain and the stored events' hashes are computed on separate cores
-    /// (each stored hash is checked against the stored hash before it, so the chain of stored
-    /// events splits into independent pieces): the close of a vote re-plays millions.
+    /// A large log is re-played on one core while another computes the enrolment's chain and
+    /// then checks each stored hash against the stored hash before it, as the re-play derives
+    /// the `ref`s: the close of a vote re-plays millions.
     pub fn restore(
         header: LogHeader,
         at: i64,
@@ -1180,7 +1185,7 @@ impl BallotLog {
         Ok(log)
     }
 
-    /// The enrolment events (their hashes are left to `seal`).
+    /// The enrolment events (their hashes are computed by `replay_stored`).
     fn enrol(&mut self, at: i64, enrolment: &[(Sid, Area)]) -> Result<(), LogError> {
         let mut previous = None;
         for &(sid, area) in enrolment {
@@ -1265,7 +1270,7 @@ impl BallotLog {
         let (last, broken, refs, wrong) = if stored.len() < PARALLEL_FROM || cores < 2 {
             let last = chain_fresh();
             let mut all = Vec::new();
-            let broken = replay.replay_stored(&stored, &mut |chunk| all.push(chunk));
+            let broken = replay.apply_stored(&stored, &mut |chunk| all.push(chunk));
             let (refs, wrong) = check(&mut all.into_iter());
             (last, broken, refs, wrong)
         } else {
@@ -1276,21 +1281,20 @@ impl BallotLog {
                     let (refs, wrong) = check(&mut rx.into_iter());
                     (last, refs, wrong)
                 });
-                let broken = replay.replay_stored(stored_ref, &mut |chunk| {
+                let broken = replay.apply_stored(stored_ref, &mut |chunk| {
                     let _ = tx.send(chunk);
                 });
                 drop(tx);
                 match checker.join() {
-                    Ok((last, refs, wrong)) => (last, broken, refs, wrong),
-                    // Hashing panicked: nothing is vouched for.
-                    Err(_) => (
-                        Hash([0; 32]),
-                        broken,
-                        Vec::new(),
-                        stored_ref.first().map(|e| e.seq),
-                    ),
+                    Ok((last, refs, wrong)) => Ok((last, broken, refs, wrong)),
+                    // Hashing panicked (a bug): nothing is vouched for, and nothing is blamed
+                    // on the stored log.
+                    Err(_) => Err(LogError::Stored {
+                        seq: stored_ref.first().map_or(0, |e| e.seq),
+                        why: StoredFault::Unchecked,
+                    }),
                 }
-            })
+            })?
         };
         // The first stored event follows the last fresh one (or the events held before).
         let first_wrong = stored.first().zip(refs.first()).and_then(|(e, r)| {
@@ -1329,27 +1333,6 @@ impl BallotLog {
         Self::new(header, at, enrolment)
     }
 
-    fn push(&mut self, body: Body) -> Result<Hash, LogError> {
-        self.replay.check(&body)?;
-        let prev = self.events.last().map_or(self.genesis, |e| e.hash);
-        let mut e = body.with_hash(Hash([0; 32]));
-        e.hash = chain(&prev, &e.canonical());
-        let hash = e.hash;
-        let body = Body {
-            seq: e.seq,
-            kind: e.kind,
-            at: e.at,
-            sid: e.sid,
-            area: e.area,
-            answers: e.answers.clone(),
-            refers_to: e.refers_to,
-            by: e.by,
-        };
-        self.replay.apply(&body, hash);
-        self.events.push(e);
-        Ok(hash)
-    }
-
     /// Appends a ballot event and returns its hash (for `cast`, `changed` and `paper_entered`:
     /// the voter's receipt). `ref` is filled in from the state: `changed` → the ballot in force,
     /// `paper_confirmed` → the pending paper entry, `superseded` → the ballot in force, or else
@@ -1363,17 +1346,24 @@ impl BallotLog {
         answers: Option<Vec<Option<Choice>>>,
         by: Option<Sid>,
     ) -> Result<Hash, LogError> {
-        let refers_to = self.replay.reference(kind, &sid);
-        self.push(Body {
+        let slot = self.replay.locate(&sid);
+        let body = Body {
             seq: self.replay.next_seq,
             kind,
             at,
             sid,
             area: None,
             answers: answers.map(Answers::from),
-            refers_to,
+            refers_to: self.replay.reference_at(kind, slot),
             by,
-        })
+        };
+        self.replay.check_at(&body, slot)?;
+        let hash = body
+            .line()
+            .hash_after(&self.head(), &mut String::with_capacity(200));
+        self.replay.apply_at(&body, hash, slot);
+        self.events.push(body.with_hash(hash));
+        Ok(hash)
     }
 
     pub fn header(&self) -> &LogHeader {
@@ -1576,10 +1566,10 @@ fn check_subject_line(line: &str) -> Result<(), VerifyErrorKind> {
     let get = |i: usize| f.get(i).copied().unwrap_or("");
     let sid = Sid::parse(get(0)).ok_or(BadValue("subject id"))?;
     let area = Area::parse(get(1)).map_err(|_| BadValue("area"))?;
-    let answers = dash(get(2), parse_answers).ok_or(BadValue("answers"))?;
+    let answers = dash(get(2), Answers::parse).ok_or(BadValue("answers"))?;
     let canon = format!(
         "subject {sid} {area} {}",
-        answers.as_deref().map_or_else(|| "-".to_owned(), answers_text)
+        answers.map_or_else(|| "-".to_owned(), |a| a.to_string())
     );
     if canon == line { Ok(()) } else { Err(NotCanonical) }
 }
@@ -1990,7 +1980,7 @@ mod tests {
     }
 
     fn ans(s: &str) -> Option<Vec<Option<Choice>>> {
-        parse_answers(s)
+        Answers::parse(s).map(|a| a.to_vec())
     }
 
     fn sid(key: &str) -> Sid {
@@ -2332,7 +2322,7 @@ mod tests {
         assert_eq!(Hash::parse(&h.to_string().to_uppercase()), None);
         assert_eq!(Sid::parse("00"), None);
         assert_eq!(
-            parse_answers("yna_"),
+            ans("yna_"),
             Some(vec![
                 Some(Choice::Yes),
                 Some(Choice::No),
@@ -2340,8 +2330,8 @@ mod tests {
                 None
             ])
         );
-        assert_eq!(parse_answers(""), None);
-        assert_eq!(parse_answers("x"), None);
+        assert_eq!(ans(""), None);
+        assert_eq!(ans("x"), None);
     }
 
     /// The canonical line and the chain, pinned to values computed outside this code
@@ -2408,7 +2398,6 @@ mod tests {
             assert_eq!(a.to_string(), text);
             assert_eq!(Answers::from(a.to_vec()), a, "{text}");
             assert_eq!(Answers::from_slice(&a.to_vec()), a, "{text}");
-            assert_eq!(a.to_vec(), parse_answers(text).unwrap());
             let packed = matches!(a.0, Packing::Short { .. });
             assert_eq!(packed, text.len() <= Answers::PACKED, "{text}");
         }
@@ -2588,8 +2577,8 @@ mod tests {
 
     #[test]
     fn a_large_log_is_checked_on_several_cores_with_the_same_verdict() {
-        // Enough events for `seal` to hash the enrolment on one core while it checks the
-        // stored hashes on another (PARALLEL_FROM).
+        // Enough events for the re-play to hand its refs to a second core that hashes them
+        // (PARALLEL_FROM), in several chunks; changed ballots give some events a ref.
         let n = PARALLEL_FROM;
         let h = LogHeader {
             classes: vec![ThresholdClass::Ordinary],
@@ -2604,18 +2593,52 @@ mod tests {
             log.append(EventKind::Cast, 1_750_000_100, *s, a, by(&format!("o{i}")))
                 .unwrap();
         }
+        for (i, (s, _)) in enrolment.iter().enumerate().step_by(7) {
+            log.append(
+                EventKind::Changed,
+                1_750_000_200,
+                *s,
+                ans("a"),
+                by(&format!("o{i}")),
+            )
+            .unwrap();
+        }
+        assert!(log.events().iter().filter(|e| e.refers_to.is_some()).count() > n / 8);
         let stored: Vec<StoredEvent> = log.events()[n..].iter().map(to_stored).collect();
+        let m = stored.len();
         let restored =
             BallotLog::restore(h.clone(), 1_750_000_000, enrolment.clone(), stored.clone()).unwrap();
         assert_eq!(restored.events(), log.events());
         assert_eq!(restored.tallies(), log.tallies());
         // The independent verifier agrees with the chain hashed on several cores.
         assert_eq!(verify(restored.export()).unwrap().head, log.head());
-        // One altered event late in the log, and another further on: the first is named.
-        for i in [0, n / 2 + 17, n - 1] {
+        // A change turned into a cast, far into the log, breaks a rule (the subject already has
+        // a ballot): it is named; a wrong hash before it is named first.
+        let changed = m - 3;
+        assert_eq!(stored[changed].kind, EventKind::Changed);
+        let mut s = stored.clone();
+        s[changed].kind = EventKind::Cast;
+        match BallotLog::restore(h.clone(), 1_750_000_000, enrolment.clone(), s.clone()) {
+            Err(LogError::Stored {
+                seq,
+                why: StoredFault::Rules(ReplayError::AlreadyVoted(_)),
+            }) => assert_eq!(seq, stored[changed].seq),
+            other => panic!("expected a broken rule at {}, got {other:?}", stored[changed].seq),
+        }
+        s[n / 3].hash.0[0] ^= 1;
+        match BallotLog::restore(h.clone(), 1_750_000_000, enrolment.clone(), s) {
+            Err(LogError::Stored {
+                seq,
+                why: StoredFault::Hash,
+            }) => assert_eq!(seq, stored[n / 3].seq),
+            other => panic!("expected a hash error at {}, got {other:?}", stored[n / 3].seq),
+        }
+        // One altered event (the first, one in the middle, a changed ballot whose ref the
+        // re-play derives, the last), and another further on: the first is named.
+        for i in [0, n / 2 + 17, n + 700, m - 1] {
             let mut s = stored.clone();
             s[i].at += 1;
-            if i + 5 < n {
+            if i + 5 < m {
                 s[i + 5].hash.0[3] ^= 1;
             }
             match BallotLog::restore(h.clone(), 1_750_000_000, enrolment.clone(), s) {

@@ -26,7 +26,7 @@ pub use ballot_log::{
     Answers, AuditError, BallotLog, BallotMode, Event, EventKind, FORMAT as BALLOT_EXPORT_FORMAT, Hash,
     LogError, LogHeader, ReceiptMatch, ReplayError, Sid, StoredEvent, StoredFault, VerifyError,
     VerifyErrorKind, VerifyReport, answers_text, audit_enrolment, eligibility_commitment, find_receipt,
-    parse_answers, subject_pseudonym, verify, voter_pseudonym,
+    subject_pseudonym, verify, voter_pseudonym,
 };
 pub use calendar::{CST, CalendarError, DayKind, WorkCalendar};
 pub use decimal::{Area, DecimalError, Money};

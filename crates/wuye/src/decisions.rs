@@ -604,7 +604,16 @@ use log_store::{Keys, broken, read_enrolment, read_events};
 
 fn log_error(e: wuye_model::LogError) -> DecisionError {
     match e {
-        wuye_model::LogError::Stored { seq, .. } => broken(seq),
+        wuye_model::LogError::Stored { seq, why } => {
+            // The page names the event; the reason is for whoever looks into it.
+            tracing::error!(event = seq, %why, "the stored ballot log was refused on re-play");
+            match why {
+                wuye_model::StoredFault::Unchecked => DecisionError::Invalid(
+                    "the ballot log could not be checked; try again / 投票记录未能校验，请重试".into(),
+                ),
+                _ => broken(seq),
+            }
+        }
         e => DecisionError::Invalid(e.to_string()),
     }
 }
