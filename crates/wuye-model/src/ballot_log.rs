@@ -613,48 +613,6 @@ struct Slot {
     pending: Option<Ballot>,
 }
 
-/// The fields of an event before it is hashed.
-#[derive(Debug, Clone)]
-struct Body {
-    seq: u64,
-    kind: EventKind,
-    at: i64,
-    sid: Sid,
-    area: Option<Area>,
-    answers: Option<Answers>,
-    refers_to: Option<Hash>,
-    by: Option<Sid>,
-}
-
-impl Body {
-    fn line(&self) -> Line<'_> {
-        Line {
-            seq: self.seq,
-            kind: self.kind,
-            at: self.at,
-            sid: &self.sid,
-            area: self.area,
-            answers: self.answers.as_ref(),
-            refers_to: self.refers_to.as_ref(),
-            by: self.by.as_ref(),
-        }
-    }
-
-    fn with_hash(self, hash: Hash) -> Event {
-        Event {
-            seq: self.seq,
-            kind: self.kind,
-            at: self.at,
-            sid: self.sid,
-            area: self.area,
-            answers: self.answers,
-            refers_to: self.refers_to,
-            by: self.by,
-            hash,
-        }
-    }
-}
-
 /// Finds a subject's slot by its sid.
 ///
 /// Every log this program writes enrols in ascending sid order (`BallotLog::new` sorts its
@@ -827,12 +785,12 @@ impl Replay {
     }
 
     /// Checks an event against the state; changes nothing.
-    fn check(&self, e: &Body) -> Result<(), ReplayError> {
+    fn check(&self, e: &Event) -> Result<(), ReplayError> {
         self.check_at(e, self.locate(&e.sid))
     }
 
     /// [`Replay::check`] with the event's subject already located.
-    fn check_at(&self, e: &Body, at: Option<usize>) -> Result<(), ReplayError> {
+    fn check_at(&self, e: &Event, at: Option<usize>) -> Result<(), ReplayError> {
         use EventKind as K;
         if e.seq != self.next_seq {
             return Err(ReplayError::Sequence {
@@ -942,13 +900,13 @@ impl Replay {
         Ok(())
     }
 
-    /// Applies a checked event.
-    fn apply(&mut self, e: &Body, hash: Hash) {
-        self.apply_at(e, hash, self.locate(&e.sid));
+    /// Applies a checked event (its hash known, unless it is an enrolment).
+    fn apply(&mut self, e: &Event) {
+        self.apply_at(e, self.locate(&e.sid));
     }
 
     /// [`Replay::apply`] with the event's subject already located.
-    fn apply_at(&mut self, e: &Body, hash: Hash, at: Option<usize>) {
+    fn apply_at(&mut self, e: &Event, at: Option<usize>) {
         use EventKind as K;
         self.next_seq += 1;
         self.last_at = Some(e.at);
@@ -972,7 +930,7 @@ impl Replay {
             return;
         };
         let ballot = || Ballot {
-            hash,
+            hash: e.hash,
             answers: e.answers.clone().unwrap_or_default(),
         };
         match e.kind {
@@ -1004,7 +962,7 @@ impl Replay {
         for e in stored {
             let slot = self.locate(&e.sid);
             let refers_to = self.reference_at(e.kind, slot);
-            let body = Body {
+            let event = Event {
                 seq: e.seq,
                 kind: e.kind,
                 at: e.at,
@@ -1013,15 +971,16 @@ impl Replay {
                 answers: e.answers.clone(),
                 refers_to,
                 by: e.by,
+                hash: e.hash,
             };
-            if let Err(why) = self.check_at(&body, slot) {
+            if let Err(why) = self.check_at(&event, slot) {
                 broken = Some(LogError::Stored {
                     seq: e.seq,
                     why: StoredFault::Rules(why),
                 });
                 break;
             }
-            self.apply_at(&body, e.hash, slot);
+            self.apply_at(&event, slot);
             chunk.push(refers_to);
             if chunk.len() == CHUNK {
                 done(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
@@ -1189,7 +1148,7 @@ impl BallotLog {
     fn enrol(&mut self, at: i64, enrolment: &[(Sid, Area)]) -> Result<(), LogError> {
         let mut previous = None;
         for &(sid, area) in enrolment {
-            let body = Body {
+            let event = Event {
                 seq: self.replay.next_seq,
                 kind: EventKind::Enrol,
                 at,
@@ -1198,13 +1157,14 @@ impl BallotLog {
                 answers: None,
                 refers_to: None,
                 by: None,
+                hash: Hash([0; 32]),
             };
             // Sorted, a repeated subject follows itself: no lookup needed to find it.
             let slot = (previous == Some(sid)).then_some(0);
             previous = Some(sid);
-            self.replay.check_at(&body, slot)?;
-            self.replay.apply_at(&body, Hash([0; 32]), None);
-            self.events.push(body.with_hash(Hash([0; 32])));
+            self.replay.check_at(&event, slot)?;
+            self.replay.apply_at(&event, None);
+            self.events.push(event);
         }
         Ok(())
     }
@@ -1347,7 +1307,7 @@ impl BallotLog {
         by: Option<Sid>,
     ) -> Result<Hash, LogError> {
         let slot = self.replay.locate(&sid);
-        let body = Body {
+        let mut event = Event {
             seq: self.replay.next_seq,
             kind,
             at,
@@ -1356,13 +1316,15 @@ impl BallotLog {
             answers: answers.map(Answers::from),
             refers_to: self.replay.reference_at(kind, slot),
             by,
+            hash: Hash([0; 32]),
         };
-        self.replay.check_at(&body, slot)?;
-        let hash = body
+        self.replay.check_at(&event, slot)?;
+        event.hash = event
             .line()
             .hash_after(&self.head(), &mut String::with_capacity(200));
-        self.replay.apply_at(&body, hash, slot);
-        self.events.push(body.with_hash(hash));
+        self.replay.apply_at(&event, slot);
+        let hash = event.hash;
+        self.events.push(event);
         Ok(hash)
     }
 
@@ -1738,18 +1700,8 @@ fn verify_inner(bytes: &[u8], receipt: Option<&Hash>) -> Result<Verified, Verify
                 computed,
             }));
         }
-        let body = Body {
-            seq: e.seq,
-            kind: e.kind,
-            at: e.at,
-            sid: e.sid,
-            area: e.area,
-            answers: e.answers.clone(),
-            refers_to: e.refers_to,
-            by: e.by,
-        };
-        replay.check(&body).map_err(|r| at(K::Replay(r)))?;
-        replay.apply(&body, e.hash);
+        replay.check(&e).map_err(|r| at(K::Replay(r)))?;
+        replay.apply(&e);
         if receipt == Some(&e.hash) {
             found = Some(ReceiptMatch {
                 line: n,
@@ -2443,7 +2395,7 @@ mod tests {
         for (order, map) in [(&sorted, false), (&crowded, false), (&shuffled, true)] {
             let mut r = Replay::new(1, BallotMode::Secret);
             for (i, sid) in order.iter().enumerate() {
-                let e = Body {
+                let e = Event {
                     seq: i as u64 + 1,
                     kind: EventKind::Enrol,
                     at: 1,
@@ -2452,9 +2404,10 @@ mod tests {
                     answers: None,
                     refers_to: None,
                     by: None,
+                    hash: Hash([0; 32]),
                 };
                 r.check(&e).unwrap();
-                r.apply(&e, Hash([0; 32]));
+                r.apply(&e);
                 // Found while the enrolment is under way (the table is stale).
                 assert_eq!(r.locate(sid), Some(i));
             }
