@@ -948,11 +948,13 @@ impl Replay {
         }
     }
 
-    /// Checks and applies each of `stored` in turn, handing the `ref` each one gets to `done`
-    /// a chunk at a time, until one breaks a rule (returned; its `ref` is not handed on).
+    /// Checks and applies each of `stored` in turn, appending it to `events` with the `ref` it
+    /// gets and handing that `ref` to `done` a chunk at a time, until one breaks a rule
+    /// (returned; it is neither appended nor handed on).
     fn apply_stored(
         &mut self,
         stored: &[StoredEvent],
+        events: &mut Vec<Event>,
         done: &mut dyn FnMut(Vec<Option<Hash>>),
     ) -> Option<LogError> {
         /// Events whose refs are handed on together (to the hashing core).
@@ -981,6 +983,7 @@ impl Replay {
                 break;
             }
             self.apply_at(&event, slot);
+            events.push(event);
             chunk.push(refers_to);
             if chunk.len() == CHUNK {
                 done(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
@@ -1140,7 +1143,7 @@ impl BallotLog {
         log.replay.slots.reserve(enrolment.len());
         log.enrol(at, &enrolment)?;
         log.replay.index.build(&log.replay.slots);
-        log.replay_stored(0, stored)?;
+        log.replay_stored(true, stored)?;
         Ok(log)
     }
 
@@ -1173,27 +1176,32 @@ impl BallotLog {
     /// the checks of [`BallotLog::restore`]. Takes the log: on error it is gone (re-play it from
     /// the start).
     pub fn extend_stored(mut self, stored: Vec<StoredEvent>) -> Result<Self, LogError> {
-        let from = self.events.len();
         self.events.reserve(stored.len());
-        self.replay_stored(from, stored)?;
+        self.replay_stored(false, stored)?;
         Ok(self)
     }
 
     /// Checks and applies `stored` after the events held, computes the chain of the events
-    /// held from `fresh_from` on (enrolments: their hashes are not stored) and checks every
+    /// held if `hash_held` (a log just enrolled: enrolments' hashes are not stored) and checks every
     /// stored hash against its content and the stored hash before it. A rule broken at event
     /// `s` is reported unless a stored hash before `s` is already wrong (that event is then the
     /// first wrong one).
     ///
     /// A large log is re-played on one core while another hashes what the re-play has done
     /// (the canonical line needs the `ref` the re-play derives), a chunk at a time.
-    fn replay_stored(&mut self, fresh_from: usize, stored: Vec<StoredEvent>) -> Result<(), LogError> {
+    fn replay_stored(&mut self, hash_held: bool, stored: Vec<StoredEvent>) -> Result<(), LogError> {
         let genesis = self.genesis;
         let Self { events, replay, .. } = self;
+        // The events to hash are taken out (copying nothing), so that the re-play can append
+        // to `events` meanwhile.
+        let mut fresh = if hash_held {
+            std::mem::take(events)
+        } else {
+            Vec::new()
+        };
         let held = events.len();
-        let (before, fresh) = events.split_at_mut(fresh_from.min(held));
-        let start = before.last().map_or(genesis, |e| e.hash);
-        let mut chain_fresh = move || {
+        let start = events.last().map_or(genesis, |e| e.hash);
+        let chain_fresh = move |fresh: &mut [Event]| {
             let mut buf = String::with_capacity(200);
             let mut prev = start;
             for e in fresh.iter_mut() {
@@ -1203,50 +1211,48 @@ impl BallotLog {
             prev
         };
         let stored_ref = &stored;
-        // The refs of the events re-played, and the first stored hash that is wrong (each
-        // checked against the stored hash before it; the first one is checked below).
+        // The first stored hash that is wrong, each checked against the stored hash before it
+        // as the re-play hands on the refs it derived (the first one is checked below).
         let check = move |chunks: &mut dyn Iterator<Item = Vec<Option<Hash>>>| {
             let mut buf = String::with_capacity(200);
-            let mut refs: Vec<Option<Hash>> = Vec::with_capacity(stored_ref.len());
-            let mut wrong = None;
+            let mut i = 0usize;
             for chunk in chunks {
                 for r in chunk {
-                    let i = refs.len();
-                    if wrong.is_none()
-                        && let (Some(prev), Some(e)) = (
-                            i.checked_sub(1).and_then(|p| stored_ref.get(p)),
-                            stored_ref.get(i),
-                        )
-                        && e.line(r.as_ref()).hash_after(&prev.hash, &mut buf) != e.hash
+                    if let (Some(prev), Some(e)) = (
+                        i.checked_sub(1).and_then(|p| stored_ref.get(p)),
+                        stored_ref.get(i),
+                    ) && e.line(r.as_ref()).hash_after(&prev.hash, &mut buf) != e.hash
                     {
-                        wrong = Some(e.seq);
+                        return Some(e.seq);
                     }
-                    refs.push(r);
+                    i += 1;
                 }
             }
-            (refs, wrong)
+            None
         };
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let (last, broken, refs, wrong) = if stored.len() < PARALLEL_FROM || cores < 2 {
-            let last = chain_fresh();
+        let (last, broken, wrong) = if stored.len() < PARALLEL_FROM || cores < 2 {
+            let last = chain_fresh(&mut fresh);
             let mut all = Vec::new();
-            let broken = replay.apply_stored(&stored, &mut |chunk| all.push(chunk));
-            let (refs, wrong) = check(&mut all.into_iter());
-            (last, broken, refs, wrong)
+            let broken = replay.apply_stored(&stored, events, &mut |chunk| all.push(chunk));
+            let wrong = check(&mut all.into_iter());
+            (last, broken, wrong)
         } else {
             std::thread::scope(|s| {
                 let (tx, rx) = std::sync::mpsc::channel();
+                let fresh = &mut fresh;
                 let checker = s.spawn(move || {
-                    let last = chain_fresh();
-                    let (refs, wrong) = check(&mut rx.into_iter());
-                    (last, refs, wrong)
+                    let last = chain_fresh(fresh);
+                    // After a wrong hash the re-play's later chunks are not needed (sending
+                    // them fails, unnoticed).
+                    (last, check(&mut rx.into_iter()))
                 });
-                let broken = replay.apply_stored(stored_ref, &mut |chunk| {
+                let broken = replay.apply_stored(stored_ref, events, &mut |chunk| {
                     let _ = tx.send(chunk);
                 });
                 drop(tx);
                 match checker.join() {
-                    Ok((last, refs, wrong)) => Ok((last, broken, refs, wrong)),
+                    Ok((last, wrong)) => Ok((last, broken, wrong)),
                     // Hashing panicked (a bug): nothing is vouched for, and nothing is blamed
                     // on the stored log.
                     Err(_) => Err(LogError::Stored {
@@ -1257,21 +1263,15 @@ impl BallotLog {
             })?
         };
         // The first stored event follows the last fresh one (or the events held before).
-        let first_wrong = stored.first().zip(refs.first()).and_then(|(e, r)| {
+        let first_wrong = stored.first().zip(events.get(held)).and_then(|(e, replayed)| {
             let mut buf = String::new();
-            (e.line(r.as_ref()).hash_after(&last, &mut buf) != e.hash).then_some(e.seq)
+            (e.line(replayed.refers_to.as_ref()).hash_after(&last, &mut buf) != e.hash).then_some(e.seq)
         });
-        events.extend(stored.into_iter().zip(refs).map(|(e, refers_to)| Event {
-            seq: e.seq,
-            kind: e.kind,
-            at: e.at,
-            sid: e.sid,
-            area: None,
-            answers: e.answers,
-            refers_to,
-            by: e.by,
-            hash: e.hash,
-        }));
+        if hash_held {
+            // The re-played events go after the ones just hashed.
+            fresh.append(events);
+            *events = fresh;
+        }
         match first_wrong.or(wrong) {
             Some(seq) => Err(LogError::Stored {
                 seq,
