@@ -823,11 +823,16 @@ async fn append(
             }
         };
         let mut rows = Vec::new();
+        // The request's time was taken before it waited for its place: one that waited behind
+        // a later request is logged at that one's time, since the log's times never go back
+        // (else a ballot would be refused for having waited).
+        let at = now
+            .unix_timestamp()
+            .max(log.events().last().map_or(i64::MIN, |e| e.at));
         for (key, kind, answers) in &plan {
             let sid = *keys
                 .get(key)
                 .ok_or_else(|| invalid("not on the roll", "不在名册中"))?;
-            let at = now.unix_timestamp();
             let by = if d.mode == "open" { by } else { None };
             let hash = log
                 .append(*kind, at, sid, answers.clone(), by)

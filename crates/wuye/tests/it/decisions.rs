@@ -1127,6 +1127,30 @@ async fn open_vote(t: &TestDb) -> OpenVote {
     }
 }
 
+storage_test!(a_ballot_that_waited_behind_a_later_one_is_recorded, |t| {
+    // Two requests: 李四's arrives first but waits for its place while 张三's, a moment later,
+    // is logged. Her ballot is logged at his time (the log's times never go back), not
+    // refused for having waited (one request in tens of thousands was, under load).
+    let OpenVote {
+        id,
+        zhang,
+        li,
+        opened,
+        ..
+    } = open_vote(t).await;
+    let later = opened + time::Duration::seconds(5);
+    decisions::cast(&t.db, &zhang, id, &["yes".into(), "yes".into()], later)
+        .await
+        .unwrap();
+    let receipt = decisions::cast(&t.db, &li, id, &["no".into(), "yes".into()], opened)
+        .await
+        .unwrap();
+    assert_eq!(receipt.len(), 1);
+    decisions::cast(&t.db, &li, id, &["yes".into(), "no".into()], opened)
+        .await
+        .unwrap();
+});
+
 storage_test!(no_ballot_is_recorded_that_the_close_did_not_count, |t| {
     // Two owners change their ballots as fast as they can while the committee closes the
     // vote. Every ballot that got a receipt must be in the tallied log: the published head is
