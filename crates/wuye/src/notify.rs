@@ -70,11 +70,19 @@ pub async fn company(
     now: OffsetDateTime,
 ) -> Result<(), DbError> {
     let now = crate::clock::db_time(now);
-    let sql = "INSERT INTO notifications (user_id, kind, text_zh, text_en, created_at) \
-        SELECT id, $2, $3, $4, $5 FROM users WHERE scope_company = $1 AND role IN ('company_admin', 'company_staff') AND disabled = $6";
-    db_run!(db, pool => sqlx::query(sql).bind(company_id).bind(kind).bind(zh).bind(en).bind(now).bind(false).execute(pool).await.map(|_| ()))?;
+    db_run!(db, pool => sqlx::query(TO_COMPANY).bind(company_id).bind(kind).bind(zh).bind(en).bind(now).bind(false).execute(pool).await.map(|_| ()))?;
     Ok(())
 }
+
+/// [`company`]'s statement, for a caller that notifies inside its own transaction. Binds:
+/// company id, kind, zh, en, time, `false`.
+pub(crate) const TO_COMPANY: &str = "INSERT INTO notifications (user_id, kind, text_zh, text_en, created_at) \
+    SELECT id, $2, $3, $4, $5 FROM users WHERE scope_company = $1 AND role IN ('company_admin', 'company_staff') AND disabled = $6";
+
+/// [`region`]'s statement, for a caller that notifies inside its own transaction. Binds:
+/// region code, kind, zh, en, time.
+pub(crate) const TO_REGION: &str =
+    "INSERT INTO notifications (region_code, kind, text_zh, text_en, created_at) VALUES ($1, $2, $3, $4, $5)";
 
 /// To the staff of an authority (a region's inbox).
 pub async fn region(
@@ -86,7 +94,7 @@ pub async fn region(
     now: OffsetDateTime,
 ) -> Result<(), DbError> {
     let now = crate::clock::db_time(now);
-    db_run!(db, pool => sqlx::query("INSERT INTO notifications (region_code, kind, text_zh, text_en, created_at) VALUES ($1, $2, $3, $4, $5)")
+    db_run!(db, pool => sqlx::query(TO_REGION)
         .bind(region).bind(kind).bind(zh).bind(en).bind(now).execute(pool).await.map(|_| ()))?;
     Ok(())
 }

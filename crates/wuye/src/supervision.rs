@@ -286,11 +286,9 @@ pub async fn open_from_close(
         );
         let step: Result<(&str, String)> = match kind.as_str() {
             "interview" => {
-                let region = community_of(db, compound).await?;
-                open_interview(
-                    db,
-                    actor,
-                    Opening {
+                async {
+                    let region = community_of(db, compound).await?;
+                    let opening = Opening {
                         company_id: company,
                         compound_id: Some(compound),
                         region_code: district_of(region),
@@ -298,11 +296,11 @@ pub async fn open_from_close(
                         action_id: Some(id),
                         rectification_id: None,
                         reason: reason.clone(),
-                    },
-                    now,
-                )
+                    };
+                    let iv = open_interview(db, actor, opening, now).await?;
+                    Ok(("pending", format!("interview {iv} opened / 已立约谈 {iv}")))
+                }
                 .await
-                .map(|iv| ("pending", format!("interview {iv} opened / 已立约谈 {iv}")))
             }
             "exit" => open_exit(db, actor, compound, company, "assessment", Some(id), &reason, now)
                 .await
@@ -344,8 +342,12 @@ pub async fn open_from_close(
             }
         };
         let done_at = (state == "done").then(|| db_time(now));
-        db_run!(db, pool => sqlx::query("UPDATE assessment_actions SET state = $2, note = $3, done_at = $4, done_by = $5 WHERE id = $1 AND state = 'pending'")
-            .bind(id).bind(state).bind(&note).bind(done_at).bind(done_at.and(actor.user_id)).execute(pool).await.map(|_| ()))?;
+        let noted = db_run!(db, pool => sqlx::query("UPDATE assessment_actions SET state = $2, note = $3, done_at = $4, done_by = $5 WHERE id = $1 AND state = 'pending'")
+            .bind(id).bind(state).bind(&note).bind(done_at).bind(done_at.and(actor.user_id)).execute(pool).await.map(|_| ()));
+        // One action whose note cannot be written does not hold up the others.
+        if let Err(e) = noted {
+            tracing::warn!(error = %e, action = id, "bottom-place action's state not recorded");
+        }
     }
     Ok(())
 }
@@ -359,8 +361,12 @@ pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<
         "SELECT DISTINCT x.decision_id FROM exit_cases x JOIN decisions d ON d.id = x.decision_id \
          WHERE x.state = 'voting' AND d.state = 'published' ORDER BY x.decision_id")
         .fetch_all(pool).await)?;
+    // One decision that cannot close its cases does not hold up the others (it is retried
+    // next time).
     for (d,) in voted {
-        on_decision_published(db, d, now).await?;
+        if let Err(e) = on_decision_published(db, d, now).await {
+            tracing::warn!(error = %e, decision = d, "exit cases not closed by the published result");
+        }
     }
     Ok(())
 }
@@ -384,10 +390,12 @@ async fn settle_action(
     let Some(id) = action_id else {
         return Ok(());
     };
-    db_run!(db, pool => sqlx::query("UPDATE assessment_actions SET state = $2, note = $3, done_by = $4, done_at = $5 WHERE id = $1 AND state = 'pending'")
-        .bind(id).bind(state).bind(note).bind(by).bind(db_time(now)).execute(pool).await.map(|_| ()))?;
+    db_run!(db, pool => sqlx::query(SETTLE).bind(id).bind(state).bind(note).bind(by).bind(db_time(now)).execute(pool).await.map(|_| ()))?;
     Ok(())
 }
+
+/// [`settle_action`]'s statement. Binds: action id, state, note, by, time.
+const SETTLE: &str = "UPDATE assessment_actions SET state = $2, note = $3, done_by = $4, done_at = $5 WHERE id = $1 AND state = 'pending'";
 
 // ---------------------------------------------------------------------------------------------
 // Interviews
@@ -875,10 +883,13 @@ async fn event(
     } else {
         "system".into()
     };
-    db_run!(db, pool => sqlx::query("INSERT INTO exit_case_events (exit_case_id, at, actor_user_id, actor, action, to_state, note) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+    db_run!(db, pool => sqlx::query(EVENT)
         .bind(case).bind(db_time(now)).bind(actor.user_id).bind(who).bind(action).bind(to).bind(note).execute(pool).await.map(|_| ()))?;
     Ok(())
 }
+
+/// [`event`]'s statement. Binds: case, time, user id, actor, action, state, note.
+const EVENT: &str = "INSERT INTO exit_case_events (exit_case_id, at, actor_user_id, actor, action, to_state, note) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 /// Proposes an exit case unless one is open for the compound and company.
 #[allow(clippy::too_many_arguments)]
@@ -1244,6 +1255,9 @@ pub async fn link_vote(
     exit_case(db, actor, id).await
 }
 
+/// An exit case waiting on a vote: id, company, region, action, question position.
+type VotingCase = (i64, i64, i64, Option<i64>, Option<i64>);
+
 /// Closes the cases voting on `decision_id` once its result is published (called by
 /// `decisions::publish`, and by [`sweep`] for any it missed): `dismissed` when the case's
 /// dismissal proposal passed under the statutory rule, else `retained`. The action behind a
@@ -1255,64 +1269,80 @@ pub async fn on_decision_published(db: &Db, decision_id: i64, now: OffsetDateTim
         return Ok(());
     };
     let result: serde_json::Value = serde_json::from_str(&result).unwrap_or_default();
-    type Case = (i64, i64, i64, Option<i64>, Option<i64>);
-    let cases: Vec<Case> = db_read!(db, pool => sqlx::query_as(
+    let cases: Vec<VotingCase> = db_read!(db, pool => sqlx::query_as(
         "SELECT id, company_id, region_code, action_id, question_position FROM exit_cases WHERE decision_id = $1 AND state = 'voting'")
         .bind(decision_id).fetch_all(pool).await)?;
-    let system = Actor::system();
-    let at = db_time(now);
-    for (id, company, region, action, question) in cases {
-        // The result lists the ballot's columns in position order.
-        let (index,): (i64,) = db_read!(db, pool => sqlx::query_as(
-            "SELECT count(*) FROM decision_questions WHERE decision_id = $1 AND position < $2")
-            .bind(decision_id).bind(question.unwrap_or(0)).fetch_one(pool).await)?;
-        let passed = usize::try_from(index)
-            .ok()
-            .and_then(|i| result["questions"].get(i))
-            .and_then(|q| q["statutory"]["outcome"].as_str())
-            == Some("passed");
-        let outcome = if passed { "dismissed" } else { "retained" };
-        let n = db_run!(db, pool => sqlx::query("UPDATE exit_cases SET state = 'closed', outcome = $2, closed_at = $3 WHERE id = $1 AND state = 'voting'")
-            .bind(id).bind(outcome).bind(at).execute(pool).await.map(|r| r.rows_affected()))?;
-        if n != 1 {
-            continue;
+    // Each case on its own: one that cannot be closed does not hold up the others; the first
+    // failure is returned once all were tried.
+    let mut failed = None;
+    for case in cases {
+        if let Err(e) = close_by_vote(db, decision_id, &result, case, now).await {
+            tracing::warn!(error = %e, case = case.0, decision = decision_id, "exit case not closed by the vote");
+            failed.get_or_insert(e);
         }
-        let (zh, en) = state_label(outcome);
-        event(
-            db,
-            id,
-            &system,
-            "close",
-            "closed",
-            &format!("decision {decision_id}: {en}"),
-            now,
-        )
-        .await?;
-        settle_action(
-            db,
-            action,
-            "done",
-            &format!("exit case {id}: {en} / 清退案 {id}：{zh}"),
-            None,
-            now,
-        )
-        .await?;
-        let (tzh, ten) = if passed {
-            (
-                format!("清退案 {id}：业主表决通过解聘，请依法办理合同终止与交接。"),
-                format!(
-                    "Exit case {id}: the owners voted to dismiss the company; record the contract's end and the handover."
-                ),
-            )
-        } else {
-            (
-                format!("清退案 {id}：业主表决未通过解聘，结案。"),
-                format!("Exit case {id}: the owners did not vote to dismiss; closed."),
-            )
-        };
-        crate::notify::region(db, region, "exit_case", &tzh, &ten, at).await?;
-        crate::notify::company(db, company, "exit_case", &tzh, &ten, at).await?;
     }
+    failed.map_or(Ok(()), Err)
+}
+
+/// Closes one case voting on `decision_id` by its published `result` (see
+/// [`on_decision_published`]).
+async fn close_by_vote(
+    db: &Db,
+    decision_id: i64,
+    result: &serde_json::Value,
+    (id, company, region, action, question): VotingCase,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let at = db_time(now);
+    // The result lists the ballot's columns in position order.
+    let (index,): (i64,) = db_read!(db, pool => sqlx::query_as(
+        "SELECT count(*) FROM decision_questions WHERE decision_id = $1 AND position < $2")
+        .bind(decision_id).bind(question.unwrap_or(0)).fetch_one(pool).await)?;
+    let passed = usize::try_from(index)
+        .ok()
+        .and_then(|i| result["questions"].get(i))
+        .and_then(|q| q["statutory"]["outcome"].as_str())
+        == Some("passed");
+    let outcome = if passed { "dismissed" } else { "retained" };
+    let (zh, en) = state_label(outcome);
+    let (tzh, ten) = if passed {
+        (
+            format!("清退案 {id}：业主表决通过解聘，请依法办理合同终止与交接。"),
+            format!(
+                "Exit case {id}: the owners voted to dismiss the company; record the contract's end and the handover."
+            ),
+        )
+    } else {
+        (
+            format!("清退案 {id}：业主表决未通过解聘，结案。"),
+            format!("Exit case {id}: the owners did not vote to dismiss; closed."),
+        )
+    };
+    let (note, settled) = (
+        format!("decision {decision_id}: {en}"),
+        format!("exit case {id}: {en} / 清退案 {id}：{zh}"),
+    );
+    // The case closes with its event, the action behind it and both notices, or not at all
+    // (it is then retried by the sweep: none of it is lost half done).
+    db_run!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query("UPDATE exit_cases SET state = 'closed', outcome = $2, closed_at = $3 WHERE id = $1 AND state = 'voting'")
+            .bind(id).bind(outcome).bind(at).execute(&mut *tx).await?.rows_affected();
+        if n != 1 {
+            return Ok(());
+        }
+        sqlx::query(EVENT).bind(id).bind(at).bind(None::<i64>).bind("system").bind("close").bind("closed").bind(&note)
+            .execute(&mut *tx).await?;
+        if let Some(action) = action {
+            sqlx::query(SETTLE).bind(action).bind("done").bind(&settled).bind(None::<i64>).bind(at)
+                .execute(&mut *tx).await?;
+        }
+        sqlx::query(crate::notify::TO_REGION).bind(region).bind("exit_case").bind(&tzh).bind(&ten).bind(at)
+            .execute(&mut *tx).await?;
+        sqlx::query(crate::notify::TO_COMPANY).bind(company).bind("exit_case").bind(&tzh).bind(&ten).bind(at).bind(false)
+            .execute(&mut *tx).await?;
+        tx.commit().await
+    }.await)?;
     Ok(())
 }
 

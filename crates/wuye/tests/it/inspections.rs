@@ -15,7 +15,7 @@ use wuye_model::{RegionCode, Role};
 use crate::decisions::xq1;
 use crate::http::{app, get_as, json_as, staff, token_for};
 use crate::storage_test;
-use crate::support::{TestDb, seed};
+use crate::support::{TestDb, mend, poison, seed};
 
 /// Monday 2026-11-02, 10:00 China time.
 const T0: OffsetDateTime = datetime!(2026-11-02 02:00 UTC);
@@ -404,41 +404,7 @@ storage_test!(a_notice_that_cannot_escalate_does_not_hold_up_the_others, |t| {
         notice(t, &street, i, ids, deadline).await,
         notice(t, &street, j, jds, deadline).await,
     );
-    // The first notice's escalation fails in the database, whatever the sweep does.
     let db = &t.db;
-    let poison = |on: bool| async move {
-        let r = match db {
-            wuye::db::Db::Sqlite(x) if on => sqlx::query(sqlx::AssertSqlSafe(format!(
-                "CREATE TRIGGER poison BEFORE UPDATE ON rectifications WHEN OLD.id = {first} \
-                 BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
-            )))
-            .execute(&x.writer)
-            .await
-            .map(|_| ()),
-            wuye::db::Db::Sqlite(x) => sqlx::query("DROP TRIGGER poison")
-                .execute(&x.writer)
-                .await
-                .map(|_| ()),
-            wuye::db::Db::Postgres(p) if on => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-                     IF OLD.id = {first} THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$"
-                )))
-                .execute(p)
-                .await
-                .unwrap();
-                sqlx::query("CREATE TRIGGER poison BEFORE UPDATE ON rectifications FOR EACH ROW EXECUTE FUNCTION poison()")
-                    .execute(p)
-                    .await
-                    .map(|_| ())
-            }
-            wuye::db::Db::Postgres(p) => sqlx::query("DROP TRIGGER poison ON rectifications")
-                .execute(p)
-                .await
-                .map(|_| ()),
-        };
-        r.unwrap();
-    };
     let street = &street;
     let level = |id| async move {
         inspections::get_notice(db, street, id)
@@ -448,11 +414,12 @@ storage_test!(a_notice_that_cannot_escalate_does_not_hold_up_the_others, |t| {
             .supervision_level
     };
     let at = datetime!(2026-11-06 16:30 UTC);
-    poison(true).await;
+    // The first notice's escalation fails in the database, whatever the sweep does.
+    poison(db, "rectifications", "UPDATE", &format!("NEW.id = {first}")).await;
     assert_eq!(inspections::sweep(db, &s, at).await.unwrap(), 1);
     assert_eq!((level(first).await, level(second).await), (0, 1));
     // Mended, the next sweep escalates it.
-    poison(false).await;
+    mend(db, "rectifications").await;
     assert_eq!(inspections::sweep(db, &s, at).await.unwrap(), 1);
     assert_eq!((level(first).await, level(second).await), (1, 1));
 });

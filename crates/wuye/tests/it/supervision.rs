@@ -18,7 +18,7 @@ use crate::assessment::bottom_fixture;
 use crate::decisions::{new_decision, verified_owner, xq1};
 use crate::http::staff;
 use crate::storage_test;
-use crate::support::{TestDb, seed};
+use crate::support::{TestDb, mend, poison, seed};
 
 fn record(held_on: time::Date) -> InterviewRecord {
     InterviewRecord {
@@ -737,3 +737,130 @@ storage_test!(the_pages_record_an_interview_and_decide_an_exit_case, |t| {
     let d = supervision::exit_case(&t.db, &district, x.id).await.unwrap();
     assert_eq!(d.case.outcome.as_deref(), Some("no_action"));
 });
+
+/// A published decision of `compound` whose only question had `outcome` (written straight to
+/// the table: the sweep reads only its state and result).
+async fn published(t: &TestDb, compound: i64, outcome: &str) -> i64 {
+    let db = &t.db;
+    let now = wuye::clock::db_time(OffsetDateTime::now_utc());
+    let result = serde_json::json!({ "questions": [{ "statutory": { "outcome": outcome } }] }).to_string();
+    let (id,): (i64,) = wuye::db_run!(db, pool => sqlx::query_as(
+        "INSERT INTO decisions (compound_id, title, matters, class, form, mode, state, notice_at, voting_opens, voting_closes, salt, result, created_at) \
+         VALUES ($1, 'exit', 'select_or_dismiss_company', 'ordinary', 'meeting', 'open', 'published', $2, $3, $3, $4, $5, $2) RETURNING id")
+        .bind(compound).bind(now).bind(wuye::clock::china_date(now)).bind(format!("salt-{compound}-{outcome}")).bind(result)
+        .fetch_one(pool).await).unwrap();
+    id
+}
+
+storage_test!(an_exit_case_that_cannot_close_does_not_hold_up_the_others, |t| {
+    seed(&t.db).await;
+    let db = &t.db;
+    let (anju,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as("SELECT id FROM companies WHERE uscc = '91350100M000100Y43'").fetch_one(pool).await).unwrap();
+    let (xq3,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as("SELECT id FROM compounds WHERE code = 'XQ3'").fetch_one(pool).await).unwrap();
+    let district = staff(t, "district", Role::DistrictOfficer, "370705").await;
+    let now = OffsetDateTime::now_utc();
+    let mut cases = Vec::new();
+    // Two cases waiting on two published votes; the sweep visits the first one first.
+    for compound in [xq1(t).await, xq3] {
+        let new = NewExitCase {
+            company_id: anju,
+            compound_id: compound,
+            reason: "末位".into(),
+        };
+        let x = supervision::propose_exit(db, &district, &new, now)
+            .await
+            .unwrap()
+            .case;
+        let vote = published(t, compound, "passed").await;
+        wuye::db_run!(db, pool => sqlx::query("UPDATE exit_cases SET state = 'voting', decision_id = $2 WHERE id = $1")
+            .bind(x.id).bind(vote).execute(pool).await.map(|_| ())).unwrap();
+        cases.push(x.id);
+    }
+    let [first, second] = cases[..] else {
+        unreachable!()
+    };
+    let state = |id| async move {
+        let d = supervision::exit_case(db, &Actor::cli(), id).await.unwrap();
+        let closes = d.events.iter().filter(|e| e.action == "close").count();
+        (d.case.state, d.case.outcome, closes)
+    };
+    let told = |id: i64| async move {
+        let (n,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
+            "SELECT count(*) FROM notifications WHERE kind = 'exit_case' AND region_code IS NOT NULL AND text_en LIKE $1")
+            .bind(format!("Exit case {id}:%")).fetch_one(pool).await).unwrap();
+        n
+    };
+    let closed = || ("closed".to_owned(), Some("dismissed".to_owned()), 1);
+    // The first case's closing event cannot be written.
+    poison(
+        db,
+        "exit_case_events",
+        "INSERT",
+        &format!("NEW.exit_case_id = {first}"),
+    )
+    .await;
+    let at = datetime!(2026-12-20 02:00 UTC);
+    supervision::sweep(db, &Settings::shipped(), at).await.unwrap();
+    assert_eq!(state(second).await, closed());
+    assert_eq!(told(second).await, 1);
+    // Nothing of the first was done by halves: it is still voting, untold.
+    assert_eq!(state(first).await, ("voting".to_owned(), None, 0));
+    assert_eq!(told(first).await, 0);
+    // Mended, the next sweep closes it, once.
+    mend(db, "exit_case_events").await;
+    supervision::sweep(db, &Settings::shipped(), at).await.unwrap();
+    supervision::sweep(db, &Settings::shipped(), at).await.unwrap();
+    assert_eq!(state(first).await, closed());
+    assert_eq!((told(first).await, told(second).await), (1, 1));
+});
+
+storage_test!(
+    a_bottom_place_action_that_cannot_be_noted_does_not_hold_up_the_others,
+    |t| {
+        seed(&t.db).await;
+        let db = &t.db;
+        let (anju,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as("SELECT id FROM companies WHERE uscc = '91350100M000100Y43'").fetch_one(pool).await).unwrap();
+        let (xq3,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as("SELECT id FROM compounds WHERE code = 'XQ3'").fetch_one(pool).await).unwrap();
+        let now = wuye::clock::db_time(OffsetDateTime::now_utc());
+        // A final run that left two interviews to open (written straight to the tables).
+        let (run,): (i64,) = wuye::db_run!(db, pool => sqlx::query_as(
+        "INSERT INTO assessment_runs (period, kind, as_of, settings, rubric_ids, projects, rated, inputs_sha256, scores_sha256, started_at, finished_at) \
+         VALUES ('2026-10', 'final', $1, '{}', '[]', 2, 2, '', '', $1, $1) RETURNING id")
+        .bind(now).fetch_one(pool).await).unwrap();
+        let mut actions = Vec::new();
+        for compound in [xq1(t).await, xq3] {
+            let (a,): (i64,) = wuye::db_run!(db, pool => sqlx::query_as(
+            "INSERT INTO assessment_actions (run_id, compound_id, company_id, streak, kind, state) VALUES ($1, $2, $3, 2, 'interview', 'pending') RETURNING id")
+            .bind(run).bind(compound).bind(anju).fetch_one(pool).await).unwrap();
+            actions.push(a);
+        }
+        let note = |id: i64| async move {
+            let (n,): (String,) = wuye::db_read!(db, pool => sqlx::query_as("SELECT note FROM assessment_actions WHERE id = $1")
+            .bind(id).fetch_one(pool).await).unwrap();
+            n
+        };
+        // The first action's note cannot be written.
+        poison(
+            db,
+            "assessment_actions",
+            "UPDATE",
+            &format!("NEW.id = {}", actions[0]),
+        )
+        .await;
+        supervision::sweep(db, &Settings::shipped(), OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        assert!(
+            note(actions[1]).await.contains("interview"),
+            "{}",
+            note(actions[1]).await
+        );
+        // Both interviews were opened; only the first note is missing.
+        assert_eq!(note(actions[0]).await, "");
+        let ivs = supervision::interviews(db, &Actor::cli(), None).await.unwrap();
+        let mut opened: Vec<_> = ivs.iter().filter_map(|i| i.action_id).collect();
+        opened.sort_unstable();
+        assert_eq!(opened, actions);
+        mend(db, "assessment_actions").await;
+    }
+);

@@ -204,3 +204,50 @@ pub async fn seed(db: &Db) {
         assert!(r.applied(), "{kind:?}: {:#?}", r.errors);
     }
 }
+
+/// Poisons rows: from now on the database refuses every `event` (`INSERT` or `UPDATE`) on
+/// the rows of `table` for which `when` holds (SQL over `NEW`), whatever the code does. For
+/// tests that one bad row does not hold up the work behind it. [`mend`] lifts it.
+pub async fn poison(db: &Db, table: &str, event: &str, when: &str) {
+    let r = match db {
+        Db::Sqlite(x) => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE TRIGGER poison_{table} BEFORE {event} ON {table} WHEN {when} \
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+        )))
+        .execute(&x.writer)
+        .await
+        .map(|_| ()),
+        Db::Postgres(p) => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE FUNCTION poison_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                 IF {when} THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$"
+            )))
+            .execute(p)
+            .await
+            .expect("poison function");
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE TRIGGER poison_{table} BEFORE {event} ON {table} FOR EACH ROW EXECUTE FUNCTION poison_{table}()"
+            )))
+            .execute(p)
+            .await
+            .map(|_| ())
+        }
+    };
+    r.expect("poison");
+}
+
+/// Lifts [`poison`] from `table`.
+pub async fn mend(db: &Db, table: &str) {
+    let sql = match db {
+        Db::Sqlite(_) => format!("DROP TRIGGER poison_{table}"),
+        Db::Postgres(_) => format!("DROP TRIGGER poison_{table} ON {table}"),
+    };
+    let r = match db {
+        Db::Sqlite(x) => sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&x.writer)
+            .await
+            .map(|_| ()),
+        Db::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(p).await.map(|_| ()),
+    };
+    r.expect("mend");
+}
