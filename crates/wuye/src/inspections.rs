@@ -573,12 +573,19 @@ async fn inspection_for_regulator(db: &Db, actor: &Actor, id: i64) -> Result<(St
     Ok((state, region))
 }
 
-/// Adds a finding to a draft inspection: regulators over the compound.
+/// Adds a finding with its photos (at most nine; JPEG, PNG or WebP, checked by content,
+/// metadata stripped) to a draft inspection: regulators over the compound. Everything is
+/// checked and the photos are stored before the finding is written, and the finding is written
+/// with its photos in one transaction: a bad photo or a failure saves nothing (so resubmitting
+/// the form cannot record the finding twice). A failure after the photos were stored leaves
+/// them unreferenced in the file store.
 pub async fn add_finding(
     db: &Db,
+    files: &FileStore,
     actor: &Actor,
     inspection_id: i64,
     new: &NewFinding,
+    photos: &[&[u8]],
     now: OffsetDateTime,
 ) -> Result<Finding, InspectionError> {
     let (state, _) = inspection_for_regulator(db, actor, inspection_id).await?;
@@ -606,13 +613,39 @@ pub async fn add_finding(
         "请描述问题",
     )?;
     let place = opt_text("place", new.place.as_deref(), 200)?;
+    if photos.len() as i64 > MAX_PHOTOS {
+        return Err(invalid("photo", "at most nine photos", "最多 9 张照片"));
+    }
+    let mut cleaned = Vec::with_capacity(photos.len());
+    for (i, p) in photos.iter().enumerate() {
+        let n = i + 1;
+        // The photo's own reason (too large, not a photo, damaged), as orders::add_photo gives it.
+        let photo = crate::media::clean_photo(p).map_err(|e| {
+            let e = e.to_string();
+            let (en, zh) = e.split_once(" / ").unwrap_or((&e, &e));
+            InspectionError::Invalid("photo", format!("photo {n}: {en} / 第 {n} 张照片：{zh}"))
+        })?;
+        cleaned.push(photo);
+    }
+    let mut stored = Vec::with_capacity(cleaned.len());
+    for (ct, clean) in &cleaned {
+        stored.push(files.put(clean, ct, now).await?);
+    }
     let now = db_time(now);
-    let sql = "INSERT INTO findings (inspection_id, category, severity, description, place, fixed_on_site, created_at) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
-    let (id,): (i64,) = db_run!(db, pool => sqlx::query_as(sql).bind(inspection_id).bind(&new.category).bind(&new.severity)
-        .bind(&description).bind(&place).bind(new.fixed_on_site).bind(now).fetch_one(pool).await)?;
+    let id: i64 = db_run!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let (id,): (i64,) = sqlx::query_as("INSERT INTO findings (inspection_id, category, severity, description, place, fixed_on_site, created_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
+            .bind(inspection_id).bind(&new.category).bind(&new.severity).bind(&description).bind(&place).bind(new.fixed_on_site).bind(now)
+            .fetch_one(&mut *tx).await?;
+        for (position, file_id) in (1i64..).zip(&stored) {
+            sqlx::query("INSERT INTO finding_photos (finding_id, position, file_id, added_by, added_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id).bind(position).bind(file_id).bind(actor.user_id).bind(now).execute(&mut *tx).await?;
+        }
+        tx.commit().await.map(|()| id)
+    }.await)?;
     auth::audit(db, actor, "finding.add", "finding", &id.to_string(), None,
-        Some(serde_json::json!({"inspection_id": inspection_id, "category": new.category, "severity": new.severity})), now).await?;
+        Some(serde_json::json!({"inspection_id": inspection_id, "category": new.category, "severity": new.severity, "photos": stored.len()})), now).await?;
     finding(db, id).await
 }
 

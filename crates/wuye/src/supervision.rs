@@ -607,13 +607,18 @@ pub struct InterviewRecord {
     pub minutes: String,
 }
 
-/// Records a pending interview as held: the holding authority or one above it. The action
-/// behind it is done. Audited; the company is told.
+/// Records a pending interview as held, with the file of its signed minutes if given (PDF or
+/// image, checked by content): the holding authority or one above it. The action behind it is
+/// done. The file is stored first, then the record, the file and the action are written in
+/// one transaction: a bad file or a failure saves nothing. Audited; the company is told.
+#[allow(clippy::too_many_arguments)]
 pub async fn record_interview(
     db: &Db,
+    files: &FileStore,
     actor: &Actor,
     id: i64,
     r: &InterviewRecord,
+    minutes_file: Option<&[u8]>,
     now: OffsetDateTime,
 ) -> Result<Interview> {
     let iv = interview(db, actor, id).await?;
@@ -646,25 +651,38 @@ pub async fn record_interview(
         "请填写约谈纪要",
     )?;
     let place = opt_text("place", Some(&r.place), 200)?;
+    let file = minutes_file
+        .map(|bytes| {
+            crate::media::clean_document(bytes).map_err(|e| InspectionError::Invalid("file", e.to_string()))
+        })
+        .transpose()?;
     let at = db_time(now);
-    let n = db_run!(db, pool => sqlx::query("UPDATE interviews SET state = 'held', held_on = $2, place = $3, attendees = $4, minutes = $5, closed_by = $6, closed_at = $7 \
-        WHERE id = $1 AND state = 'pending'")
-        .bind(id).bind(r.held_on).bind(&place).bind(&attendees).bind(&minutes).bind(actor.user_id).bind(at).execute(pool).await.map(|r| r.rows_affected()))?;
-    if n != 1 {
+    let file_id = match &file {
+        Some((ct, clean)) => Some(files.put(clean, ct, at).await?),
+        None => None,
+    };
+    let file_name = file_id.as_ref().map(|_| "minutes");
+    let settled = format!("interview held on {} / {} 已约谈", r.held_on, r.held_on);
+    let recorded = db_run!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query("UPDATE interviews SET state = 'held', held_on = $2, place = $3, attendees = $4, minutes = $5, closed_by = $6, closed_at = $7, \
+            minutes_file_id = coalesce($8, minutes_file_id), minutes_file_name = coalesce($9, minutes_file_name) WHERE id = $1 AND state = 'pending'")
+            .bind(id).bind(r.held_on).bind(&place).bind(&attendees).bind(&minutes).bind(actor.user_id).bind(at).bind(&file_id).bind(file_name)
+            .execute(&mut *tx).await?.rows_affected();
+        if n != 1 {
+            return Ok(false);
+        }
+        if let Some(action) = iv.action_id {
+            sqlx::query(SETTLE).bind(action).bind("done").bind(&settled).bind(actor.user_id).bind(at).execute(&mut *tx).await?;
+        }
+        tx.commit().await.map(|()| true)
+    }.await)?;
+    if !recorded {
         return Err(refused(
             "the interview was recorded or cancelled meanwhile",
             "该约谈已被他人记录或取消",
         ));
     }
-    settle_action(
-        db,
-        iv.action_id,
-        "done",
-        &format!("interview held on {} / {} 已约谈", r.held_on, r.held_on),
-        actor.user_id,
-        now,
-    )
-    .await?;
     auth::audit(
         db,
         actor,
@@ -672,7 +690,7 @@ pub async fn record_interview(
         "interview",
         &id.to_string(),
         Some(serde_json::json!({"state": "pending"})),
-        Some(serde_json::json!({"state": "held", "held_on": r.held_on.to_string(), "attendees": attendees})),
+        Some(serde_json::json!({"state": "held", "held_on": r.held_on.to_string(), "attendees": attendees, "minutes_file": file_id})),
         at,
     )
     .await?;

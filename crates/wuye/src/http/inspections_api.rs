@@ -154,7 +154,7 @@ async fn add_finding(
     Path(id): Path<i64>,
     J(new): J<NewFinding>,
 ) -> Result<(StatusCode, axum::Json<Finding>), AppError> {
-    let f = inspections::add_finding(&st.db, &actor, id, &new, st.clock.now()).await?;
+    let f = inspections::add_finding(&st.db, &st.files, &actor, id, &new, &[], st.clock.now()).await?;
     Ok((StatusCode::CREATED, axum::Json(f)))
 }
 

@@ -328,16 +328,6 @@ async fn finding_add(
 ) -> Result<Response, PageError> {
     let lang = ctx.lang;
     let (f, photos) = csrf_multipart(&ctx, form).await?;
-    if photos.len() as i64 > inspections::MAX_PHOTOS {
-        return Err(AppError::invalid("photo", "at most nine photos / 最多 9 张照片")).or_page(lang);
-    }
-    // Every photo is checked before the finding is written, so a bad one saves nothing (a
-    // resubmitted form would otherwise record the finding twice).
-    for p in &photos {
-        crate::media::clean_photo(p)
-            .map_err(|e| AppError::invalid("photo", &e.to_string()))
-            .or_page(lang)?;
-    }
     let new = NewFinding {
         category: field(&f, "category").to_owned(),
         severity: field(&f, "severity").to_owned(),
@@ -345,17 +335,12 @@ async fn finding_add(
         place: Some(field(&f, "place").to_owned()),
         fixed_on_site: !field(&f, "fixed_on_site").is_empty(),
     };
-    let now = st.clock.now();
-    let finding = inspections::add_finding(&st.db, &ctx.actor, id, &new, now)
+    // The finding and its photos are written together or not at all.
+    let photos: Vec<&[u8]> = photos.iter().map(|p| p.as_ref()).collect();
+    inspections::add_finding(&st.db, &st.files, &ctx.actor, id, &new, &photos, st.clock.now())
         .await
         .map_err(AppError::from)
         .or_page(lang)?;
-    for p in &photos {
-        inspections::add_photo(&st.db, &st.files, &ctx.actor, finding.id, p, now)
-            .await
-            .map_err(AppError::from)
-            .or_page(lang)?;
-    }
     Ok(Redirect::to(&format!("/inspections/{id}")).into_response())
 }
 

@@ -120,7 +120,7 @@ async fn record_interview(
     J(r): J<InterviewRecord>,
 ) -> Result<axum::Json<Interview>, AppError> {
     Ok(axum::Json(
-        supervision::record_interview(&st.db, &actor, id, &r, st.clock.now()).await?,
+        supervision::record_interview(&st.db, &st.files, &actor, id, &r, None, st.clock.now()).await?,
     ))
 }
 

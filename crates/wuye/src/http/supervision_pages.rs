@@ -252,12 +252,6 @@ async fn interview_record(
 ) -> Result<Response, PageError> {
     let lang = ctx.lang;
     let (f, files) = csrf_multipart(&ctx, form).await?;
-    // The file is checked before anything is written.
-    if let Some(bytes) = files.first() {
-        crate::media::clean_document(bytes)
-            .map_err(|e| AppError::invalid("file", &e.to_string()))
-            .or_page(lang)?;
-    }
     let Some(held_on) = opt_date(lang, "held_on", field(&f, "held_on"))? else {
         return Err(AppError::invalid(
             "held_on",
@@ -271,17 +265,12 @@ async fn interview_record(
         attendees: field(&f, "attendees").to_owned(),
         minutes: field(&f, "minutes").to_owned(),
     };
-    let now = st.clock.now();
-    supervision::record_interview(&st.db, &ctx.actor, id, &record, now)
+    // The record and its file are written together or not at all.
+    let file = files.first().map(|f| f.as_ref());
+    supervision::record_interview(&st.db, &st.files, &ctx.actor, id, &record, file, st.clock.now())
         .await
         .map_err(AppError::from)
         .or_page(lang)?;
-    if let Some(bytes) = files.first() {
-        supervision::add_minutes_file(&st.db, &st.files, &ctx.actor, id, "minutes", bytes, now)
-            .await
-            .map_err(AppError::from)
-            .or_page(lang)?;
-    }
     Ok(Redirect::to(&format!("/supervision/interviews/{id}")).into_response())
 }
 

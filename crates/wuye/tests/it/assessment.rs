@@ -678,7 +678,7 @@ storage_test!(inspections_and_overdue_notices_feed_the_score, |t| {
             fixed_on_site: false,
         };
         findings.push(
-            inspections::add_finding(&t.db, &cli, i.id, &f, at)
+            crate::inspections::add_finding(&t.db, &cli, i.id, &f, at)
                 .await
                 .unwrap()
                 .id,

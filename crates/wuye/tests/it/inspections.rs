@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use time::macros::{date, datetime};
 use wuye::auth::Actor;
 use wuye::inspections::{
-    self, InspectionError, NewCampaign, NewFinding, NewInspection, NewRectification, NoticeStep,
+    self, Finding, InspectionError, NewCampaign, NewFinding, NewInspection, NewRectification, NoticeStep,
 };
 use wuye::settings::Settings;
 use wuye_model::{RegionCode, Role};
@@ -28,6 +28,18 @@ fn finding(category: &str, severity: &str) -> NewFinding {
         place: Some("1号楼".into()),
         fixed_on_site: false,
     }
+}
+
+/// A finding without photos (the file store is not reached).
+pub(crate) async fn add_finding(
+    db: &wuye::db::Db,
+    actor: &Actor,
+    inspection: i64,
+    f: &NewFinding,
+    at: OffsetDateTime,
+) -> Result<Finding, InspectionError> {
+    let files = wuye::files::FileStore::new(db.clone(), wuye::files::FileBackend::Database);
+    inspections::add_finding(db, &files, actor, inspection, f, &[], at).await
 }
 
 fn step(action: &str, note: &str) -> NoticeStep {
@@ -58,7 +70,7 @@ async fn inspected(t: &TestDb, street: &Actor, severities: &[&str]) -> (i64, Vec
         .unwrap();
     let mut ids = Vec::new();
     for s in severities {
-        let f = inspections::add_finding(&t.db, street, i.id, &finding("cleaning", s), T0)
+        let f = add_finding(&t.db, street, i.id, &finding("cleaning", s), T0)
             .await
             .unwrap();
         ids.push(f.id);
@@ -97,7 +109,7 @@ pub(crate) async fn seed_notice(db: &wuye::db::Db, compound: i64) -> (i64, i64, 
         ..Default::default()
     };
     let i = inspections::create_inspection(db, &cli, &new, now).await.unwrap();
-    let f = inspections::add_finding(db, &cli, i.id, &finding("security", "major"), now)
+    let f = add_finding(db, &cli, i.id, &finding("security", "major"), now)
         .await
         .unwrap();
     inspections::submit(db, &cli, i.id, now).await.unwrap();
@@ -152,14 +164,14 @@ storage_test!(the_whole_loop_from_campaign_to_verified, |t| {
     let mut ids = Vec::new();
     for sev in ["minor", "major", "serious"] {
         ids.push(
-            inspections::add_finding(&t.db, &street, i.id, &finding("cleaning", sev), T0)
+            add_finding(&t.db, &street, i.id, &finding("cleaning", sev), T0)
                 .await
                 .unwrap()
                 .id,
         );
     }
     assert!(matches!(
-        inspections::add_finding(&t.db, &street, i.id, &finding("nonsense", "minor"), T0).await,
+        add_finding(&t.db, &street, i.id, &finding("nonsense", "minor"), T0).await,
         Err(InspectionError::Invalid("category", _))
     ));
     let files = wuye::files::FileStore::new(t.db.clone(), wuye::files::FileBackend::Database);
@@ -191,7 +203,7 @@ storage_test!(the_whole_loop_from_campaign_to_verified, |t| {
     );
     // Frozen: nothing is added; a finding is only withdrawn, with a reason.
     assert!(matches!(
-        inspections::add_finding(&t.db, &street, i.id, &finding("other", "minor"), T0).await,
+        add_finding(&t.db, &street, i.id, &finding("other", "minor"), T0).await,
         Err(InspectionError::Refused(_))
     ));
     assert!(matches!(
@@ -801,6 +813,86 @@ fn location(r: &crate::http::Resp) -> String {
         .to_owned()
 }
 
+/// The smallest JPEG the photo check accepts.
+const JPEG: [u8; 10] = [0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 9, 9, 0xFF, 0xD9];
+
+/// Posts the add-finding form of inspection `id` with `photos`.
+async fn post_finding(
+    app: &axum::Router,
+    cookie: &str,
+    csrf: &str,
+    id: i64,
+    photos: &[&[u8]],
+) -> crate::http::Resp {
+    let mut body = Vec::new();
+    for (k, v) in [
+        ("csrf", csrf),
+        ("category", "fire_safety"),
+        ("severity", "serious"),
+        ("description", "消防通道堵塞"),
+        ("place", "2号楼"),
+    ] {
+        body.extend_from_slice(
+            format!("--B\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
+    }
+    for p in photos {
+        body.extend_from_slice(b"--B\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n");
+        body.extend_from_slice(p);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--B--\r\n");
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri(format!("/inspections/{id}/findings"))
+        .header(axum::http::header::COOKIE, cookie)
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            "multipart/form-data; boundary=B",
+        )
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    crate::http::send(app, req).await
+}
+
+storage_test!(a_finding_is_saved_with_all_its_photos_or_not_at_all, |t| {
+    seed(&t.db).await;
+    let xq1 = xq1(t).await;
+    let app = app(t);
+    let (street, csrf) = session(t, "street", Role::StreetOfficer, "370705001").await;
+    let r = page(
+        &app,
+        "POST",
+        "/inspections",
+        &street,
+        "application/x-www-form-urlencoded",
+        format!("csrf={csrf}&compound_id={xq1}"),
+    )
+    .await;
+    let id: i64 = location(&r).trim_start_matches("/inspections/").parse().unwrap();
+    let findings = || async {
+        let d = inspections::get_inspection(&t.db, &Actor::cli(), id)
+            .await
+            .unwrap();
+        d.findings.iter().map(|f| f.photos).collect::<Vec<_>>()
+    };
+    // A bad second photo: nothing is saved, and the page says which photo.
+    let r = post_finding(&app, &street, &csrf, id, &[&JPEG, b"%PDF-1.4"]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text().contains("第 2 张照片"), "{}", r.text());
+    assert_eq!(findings().await, Vec::<i64>::new());
+    // The second photo cannot be written: the finding is not saved without it.
+    poison(&t.db, "finding_photos", "INSERT", "NEW.position = 2").await;
+    let r = post_finding(&app, &street, &csrf, id, &[&JPEG, &JPEG]).await;
+    assert!(r.status.is_server_error(), "{}", r.status);
+    assert_eq!(findings().await, Vec::<i64>::new());
+    // Mended, the same form saves the finding once, with both photos.
+    mend(&t.db, "finding_photos").await;
+    let r = post_finding(&app, &street, &csrf, id, &[&JPEG, &JPEG]).await;
+    assert_eq!(location(&r), format!("/inspections/{id}"));
+    assert_eq!(findings().await, [2]);
+});
+
 storage_test!(the_loop_on_the_pages, |t| {
     seed(&t.db).await;
     let xq1 = xq1(t).await;
@@ -823,33 +915,8 @@ storage_test!(the_loop_on_the_pages, |t| {
     .await;
     let at = location(&r);
     let id: i64 = at.trim_start_matches("/inspections/").parse().unwrap();
-    let jpeg = [0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 9, 9, 0xFF, 0xD9];
-    let mut body = Vec::new();
-    for (k, v) in [
-        ("csrf", csrf.as_str()),
-        ("category", "fire_safety"),
-        ("severity", "serious"),
-        ("description", "消防通道堵塞"),
-        ("place", "2号楼"),
-    ] {
-        body.extend_from_slice(
-            format!("--B\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
-        );
-    }
-    body.extend_from_slice(b"--B\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n");
-    body.extend_from_slice(&jpeg);
-    body.extend_from_slice(b"\r\n--B--\r\n");
-    let req = axum::http::Request::builder()
-        .method("POST")
-        .uri(format!("/inspections/{id}/findings"))
-        .header(axum::http::header::COOKIE, &street)
-        .header(
-            axum::http::header::CONTENT_TYPE,
-            "multipart/form-data; boundary=B",
-        )
-        .body(axum::body::Body::from(body))
-        .unwrap();
-    assert_eq!(location(&crate::http::send(&app, req).await), at);
+    let r = post_finding(&app, &street, &csrf, id, &[&JPEG]).await;
+    assert_eq!(location(&r), at);
     location(
         &page(
             &app,

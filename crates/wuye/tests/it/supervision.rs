@@ -29,6 +29,18 @@ fn record(held_on: time::Date) -> InterviewRecord {
     }
 }
 
+/// Records an interview without a minutes file.
+async fn record_as(
+    t: &TestDb,
+    actor: &Actor,
+    id: i64,
+    r: &InterviewRecord,
+    now: OffsetDateTime,
+) -> Result<supervision::Interview, InspectionError> {
+    let files = wuye::files::FileStore::new(t.db.clone(), wuye::files::FileBackend::Database);
+    supervision::record_interview(&t.db, &files, actor, id, r, None, now).await
+}
+
 /// The kinds and states of a run's actions, with whether each led to an interview or an exit
 /// case.
 async fn actions_of(t: &TestDb, run_id: i64) -> Vec<(String, String, bool, bool)> {
@@ -163,22 +175,21 @@ storage_test!(three_months_at_the_bottom_climb_the_action_ladder, |t| {
     ));
     let today = datetime!(2026-12-20 02:00 UTC);
     assert!(matches!(
-        supervision::record_interview(&t.db, &street, first, &record(date!(2026 - 12 - 18)), today).await,
+        record_as(t, &street, first, &record(date!(2026 - 12 - 18)), today).await,
         Err(InspectionError::Forbidden(_))
     ));
     assert!(matches!(
-        supervision::record_interview(&t.db, &hongda_admin, first, &record(date!(2026 - 12 - 18)), today)
-            .await,
+        record_as(t, &hongda_admin, first, &record(date!(2026 - 12 - 18)), today).await,
         Err(InspectionError::Denied(Denied::Role))
     ));
     assert!(matches!(
-        supervision::record_interview(&t.db, &district, first, &record(date!(2026 - 12 - 21)), today).await,
+        record_as(t, &district, first, &record(date!(2026 - 12 - 21)), today).await,
         Err(InspectionError::Invalid("held_on", _))
     ));
     let mut empty = record(date!(2026 - 12 - 18));
     empty.minutes = "  ".into();
     assert!(matches!(
-        supervision::record_interview(&t.db, &district, first, &empty, today).await,
+        record_as(t, &district, first, &empty, today).await,
         Err(InspectionError::Invalid("minutes", _))
     ));
     assert_eq!(
@@ -189,7 +200,7 @@ storage_test!(three_months_at_the_bottom_climb_the_action_ladder, |t| {
         "pending",
         "refused records change nothing"
     );
-    let held = supervision::record_interview(&t.db, &district, first, &record(date!(2026 - 12 - 18)), today)
+    let held = record_as(t, &district, first, &record(date!(2026 - 12 - 18)), today)
         .await
         .unwrap();
     assert_eq!(
@@ -197,7 +208,7 @@ storage_test!(three_months_at_the_bottom_climb_the_action_ladder, |t| {
         ("held", Some(date!(2026 - 12 - 18)))
     );
     assert!(matches!(
-        supervision::record_interview(&t.db, &district, first, &record(date!(2026 - 12 - 18)), today).await,
+        record_as(t, &district, first, &record(date!(2026 - 12 - 18)), today).await,
         Err(InspectionError::Refused(_))
     ));
     // Its action is done.
@@ -691,6 +702,25 @@ storage_test!(the_pages_record_an_interview_and_decide_an_exit_case, |t| {
             .state,
         "pending"
     );
+    // A file that cannot be stored: the interview is not recorded without it.
+    poison(db, "files", "INSERT", "1 = 1").await;
+    let r = page_post(
+        &app,
+        &cookie,
+        &path,
+        MP,
+        multipart(&fields, &[("file", b"%PDF-1.7 minutes")]),
+    )
+    .await;
+    assert!(r.status.is_server_error(), "{} {}", r.status, r.text());
+    assert_eq!(
+        supervision::interview(&t.db, &district, iv.id)
+            .await
+            .unwrap()
+            .state,
+        "pending"
+    );
+    mend(db, "files").await;
     let r = page_post(
         &app,
         &cookie,
