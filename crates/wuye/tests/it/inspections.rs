@@ -855,6 +855,50 @@ async fn post_finding(
     crate::http::send(app, req).await
 }
 
+storage_test!(a_finding_has_at_most_nine_photos, |t| {
+    seed(&t.db).await;
+    let street = staff(t, "street", Role::StreetOfficer, "370705001").await;
+    let new = NewInspection {
+        compound_id: xq1(t).await,
+        ..Default::default()
+    };
+    let i = inspections::create_inspection(&t.db, &street, &new, T0)
+        .await
+        .unwrap()
+        .id;
+    let ids = [add_finding(&t.db, &street, i, &finding("cleaning", "minor"), T0)
+        .await
+        .unwrap()
+        .id];
+    let files = wuye::files::FileStore::new(t.db.clone(), wuye::files::FileBackend::Database);
+    // Nine fit one by one; the tenth is refused.
+    for n in 1..=9 {
+        let p = inspections::add_photo(&t.db, &files, &street, ids[0], &JPEG, T0).await;
+        assert_eq!(p.unwrap(), n);
+    }
+    assert!(matches!(
+        inspections::add_photo(&t.db, &files, &street, ids[0], &JPEG, T0).await,
+        Err(InspectionError::Refused(_))
+    ));
+    // A new finding with ten is refused whole; with nine it is written with them.
+    let ten = vec![JPEG.as_slice(); 10];
+    let f = finding("cleaning", "minor");
+    assert!(matches!(
+        inspections::add_finding(&t.db, &files, &street, i, &f, &ten, T0).await,
+        Err(InspectionError::Invalid("photo", _))
+    ));
+    let nine = inspections::add_finding(&t.db, &files, &street, i, &f, &ten[1..], T0)
+        .await
+        .unwrap();
+    assert_eq!(nine.photos, 9);
+    let d = inspections::get_inspection(&t.db, &street, i).await.unwrap();
+    assert_eq!(
+        d.findings.len(),
+        ids.len() + 1,
+        "the refused finding was not written"
+    );
+});
+
 storage_test!(a_finding_is_saved_with_all_its_photos_or_not_at_all, |t| {
     seed(&t.db).await;
     let xq1 = xq1(t).await;
