@@ -614,10 +614,7 @@ pub async fn run(
     )
     .await?;
     let bottom = if close && period.kind() == PeriodKind::Month {
-        record_actions(
-            db, actor, &pname, run_id, &rubrics, &projects, &scores, settings, now,
-        )
-        .await?
+        record_actions(db, actor, run_id, &rubrics, &projects, &scores, settings, now).await?
     } else {
         0
     };
@@ -1089,17 +1086,16 @@ fn run_inserts(head: &str, rows: Vec<Vec<Param>>, per: usize) -> Vec<(Sql, Vec<u
     out
 }
 
-/// At the close of a month: each bottom place's actions, by the rubric's action ladder.
-/// A credit deduction is issued at once to the company's ledger (item `bottom_n`, the run as
-/// its source, valid a year from the close, issued by whoever closed the period); the public
-/// notice is in force at once (listed on /rankings); the rest is set in motion by
-/// [`crate::supervision::open_from_close`]: a rectification notice listing the items below the
+/// At the close of a month: each bottom place's actions, by the rubric's action ladder. The
+/// public notice is in force at once (listed on /rankings); the rest is set in motion by
+/// [`crate::supervision::open_from_close`], and retried by the sweep until it is: a credit
+/// deduction on the company's ledger (item `bottom_n`, the run as its source, valid a year,
+/// issued by whoever closed the period), a rectification notice listing the items below the
 /// district mean, an interview and an exit case waiting for a person.
 #[allow(clippy::too_many_arguments)]
 async fn record_actions(
     db: &Db,
     actor: &Actor,
-    period: &str,
     run_id: i64,
     rubrics: &[(i64, RegionCode, Date, Rubric)],
     projects: &[Project],
@@ -1107,9 +1103,6 @@ async fn record_actions(
     settings: &crate::settings::Settings,
     now: OffsetDateTime,
 ) -> Result<i64, AssessError> {
-    // Credit records carry no uploaded evidence here (the run is the evidence), so the file
-    // store is never written.
-    let files = crate::files::FileStore::new(db.clone(), crate::files::FileBackend::Database);
     let by_id: HashMap<i64, &Rubric> = rubrics.iter().map(|(id, _, _, r)| (*id, r)).collect();
     let rubric_of: HashMap<(i64, i64), i64> = projects
         .iter()
@@ -1149,33 +1142,7 @@ async fn record_actions(
             kinds.push(("exit", String::new()));
         }
         for (kind, detail) in kinds {
-            let (state, note) = if kind == "credit" {
-                let new = crate::credit::NewRecord {
-                    company_id: s.company_id,
-                    compound_id: Some(s.compound_id),
-                    item_key: "bottom_n".into(),
-                    points: Some(detail.clone()),
-                    reason: format!(
-                        "bottom place in the assessment of {period} ({streak} running) / {period} 考核排名末位（连续 {streak} 次）"
-                    ),
-                    valid_from: None,
-                    valid_to: None,
-                };
-                let source = crate::credit::Source {
-                    kind: "bottom_n",
-                    reference: Some(format!("run:{run_id}")),
-                };
-                match crate::credit::issue_from(db, &files, actor, &new, &source, &[], now).await {
-                    Ok(id) => ("done", format!("credit record {id} / 信用记录 {id}")),
-                    Err(e) => {
-                        tracing::warn!(error = %e, company = s.company_id, "bottom-place credit record not issued");
-                        (
-                            "pending",
-                            "not issued; see the server log / 未能记入，详见服务器日志".to_owned(),
-                        )
-                    }
-                }
-            } else if kind == "public_notice" {
+            let (state, note) = if kind == "public_notice" {
                 (
                     "done",
                     "listed on the public rankings / 已在考核排名页公示".to_owned(),

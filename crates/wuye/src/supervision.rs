@@ -265,11 +265,22 @@ pub async fn open_from_close(
     settings: &Settings,
     now: OffsetDateTime,
 ) -> Result<()> {
-    type Row = (i64, i64, i64, i64, String, String, Option<i64>, Option<String>);
+    type Row = (
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        Option<i64>,
+        Option<String>,
+    );
     let mut sql = Sql::new(
-        "SELECT a.id, a.compound_id, a.company_id, a.streak, a.kind, r.period, a.rectification_days, a.requirement \
+        "SELECT a.id, a.run_id, a.compound_id, a.company_id, a.streak, a.kind, r.period, a.detail, a.rectification_days, a.requirement \
          FROM assessment_actions a JOIN assessment_runs r ON r.id = a.run_id \
-         WHERE a.state = 'pending' AND a.kind IN ('interview', 'rectification', 'exit') \
+         WHERE a.state = 'pending' AND a.kind IN ('credit', 'interview', 'rectification', 'exit') \
          AND NOT EXISTS (SELECT 1 FROM interviews i WHERE i.action_id = a.id) \
          AND NOT EXISTS (SELECT 1 FROM exit_cases x WHERE x.action_id = a.id) \
          AND NOT EXISTS (SELECT 1 FROM rectifications n WHERE n.action_id = a.id)",
@@ -280,11 +291,14 @@ pub async fn open_from_close(
     sql.push(" ORDER BY a.id LIMIT 5000");
     let text = sql.text_for(db);
     let pending: Vec<Row> = db_read!(db, pool => bind_params!(sqlx::query_as(sqlx::AssertSqlSafe(text)), sql.params).fetch_all(pool).await)?;
-    for (id, compound, company, streak, kind, period, days, requirement) in pending {
+    for (id, run, compound, company, streak, kind, period, detail, days, requirement) in pending {
         let reason = format!(
             "bottom place in the assessment of {period} ({streak} running) / {period} 考核排名末位（连续 {streak} 次）"
         );
         let step: Result<(&str, String)> = match kind.as_str() {
+            "credit" => bottom_credit(db, actor, run, compound, company, &detail, &reason, now)
+                .await
+                .map(|r| ("done", format!("credit record {r} / 信用记录 {r}"))),
             "interview" => {
                 async {
                     let region = community_of(db, compound).await?;
@@ -350,6 +364,55 @@ pub async fn open_from_close(
         }
     }
     Ok(())
+}
+
+/// The credit deduction of a bottom place (item `bottom_n`, `points` from the ladder, the run
+/// as its source): issued once per run and project, whoever tries and however often (a unique
+/// index, migration 0021); a record already issued is found and returned.
+#[allow(clippy::too_many_arguments)]
+async fn bottom_credit(
+    db: &Db,
+    actor: &Actor,
+    run: i64,
+    compound: i64,
+    company: i64,
+    points: &str,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    let reference = format!("run:{run}");
+    let issued = || async {
+        let r: Option<(i64,)> = db_read!(db, pool => sqlx::query_as(
+            "SELECT id FROM credit_records WHERE source = 'bottom_n' AND source_ref = $1 AND company_id = $2 AND compound_id = $3")
+            .bind(&reference).bind(company).bind(compound).fetch_optional(pool).await)?;
+        Ok::<_, InspectionError>(r.map(|(id,)| id))
+    };
+    if let Some(id) = issued().await? {
+        return Ok(id);
+    }
+    let new = crate::credit::NewRecord {
+        company_id: company,
+        compound_id: Some(compound),
+        item_key: "bottom_n".into(),
+        points: Some(points.to_owned()),
+        reason: reason.to_owned(),
+        valid_from: None,
+        valid_to: None,
+    };
+    let source = crate::credit::Source {
+        kind: "bottom_n",
+        reference: Some(reference.clone()),
+    };
+    // The record carries no uploaded evidence (the run is the evidence): the store is not written.
+    let files = FileStore::new(db.clone(), crate::files::FileBackend::Database);
+    match crate::credit::issue_from(db, &files, actor, &new, &source, &[], now).await {
+        Ok(id) => Ok(id),
+        // Issued meanwhile by another try.
+        Err(crate::credit::CreditError::Db(e)) if e.is_unique_violation() => {
+            issued().await?.ok_or_else(|| InspectionError::Db(e))
+        }
+        Err(e) => Err(InspectionError::Refused(e.to_string())),
+    }
 }
 
 /// The daily work of this module, from the sweeper: retries the follow-ups of bottom places

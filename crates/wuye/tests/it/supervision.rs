@@ -894,3 +894,37 @@ storage_test!(
         mend(db, "assessment_actions").await;
     }
 );
+
+storage_test!(
+    a_bottom_place_credit_that_failed_is_issued_by_the_sweep_once,
+    |t| {
+        bottom_fixture(t).await;
+        let db = &t.db;
+        let admin = staff(t, "admin", Role::CityAdmin, "370700").await;
+        let s = Settings::shipped();
+        let bottom_n = || async {
+            let (n,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
+            "SELECT count(*) FROM credit_records WHERE source = 'bottom_n'").fetch_one(pool).await)
+            .unwrap();
+            n
+        };
+        // The deduction cannot be written when the month closes: the close stands, the action waits.
+        poison(db, "credit_records", "INSERT", "NEW.source = 'bottom_n'").await;
+        let closed = datetime!(2026-11-12 02:00 UTC);
+        let r = assessment::run(db, &admin, Period::parse("2026-10").unwrap(), true, &s, closed)
+            .await
+            .unwrap();
+        assert_eq!(r.bottom, 1);
+        assert!(actions_of(t, r.run_id).await.contains(&pair("credit", "pending")));
+        assert_eq!(bottom_n().await, 0);
+        // Mended, the sweep issues it, once however often it runs.
+        mend(db, "credit_records").await;
+        for _ in 0..2 {
+            supervision::sweep(db, &s, closed + time::Duration::days(1))
+                .await
+                .unwrap();
+        }
+        assert!(actions_of(t, r.run_id).await.contains(&pair("credit", "done")));
+        assert_eq!(bottom_n().await, 1);
+    }
+);

@@ -1,0 +1,5 @@
+-- A bottom place's credit deduction is issued by the supervision sweep, which retries it
+-- until it is issued (supervision::open_from_close): one record per run and project, whoever
+-- issues it and however often it is tried.
+CREATE UNIQUE INDEX credit_records_bottom_n ON credit_records (source_ref, company_id, compound_id)
+    WHERE source = 'bottom_n';
