@@ -1375,7 +1375,9 @@ pub async fn act(
                 u.push(", supervision_level = ")
                     .bind_i64(level)
                     .push(", supervising_region_code = ")
-                    .bind_i64(region);
+                    .bind_i64(region)
+                    .push(", followup_claimed_at = ")
+                    .bind(Param::Ts(now));
             }
         }
         Set::Withdraw => {
@@ -1444,19 +1446,14 @@ pub async fn act(
             now,
         )
         .await?;
-        let community = crate::supervision::community_of(db, n.compound_id).await?;
-        after_escalation(
-            db,
+        let notice = FollowUp {
             id,
-            number,
-            n.company_id,
-            n.compound_id,
-            community,
-            level,
-            "rejected twice / 二次驳回",
-            now,
-        )
-        .await;
+            number: number.clone(),
+            company: n.company_id,
+            compound: n.compound_id,
+            community: crate::supervision::community_of(db, n.compound_id).await?,
+        };
+        follow_up(db, &notice, level, "rejected twice / 二次驳回", true, now).await;
     }
     auth::audit(
         db,
@@ -1513,9 +1510,9 @@ pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<
             let claimed: Result<bool, sqlx::Error> = db_run!(db, pool => async {
                 let mut tx = pool.begin().await?;
                 let row: Option<(i64,)> = sqlx::query_as(
-                    "UPDATE rectifications SET supervision_level = $1, supervising_region_code = $2, next_escalation_at = $3 \
+                    "UPDATE rectifications SET supervision_level = $1, supervising_region_code = $2, next_escalation_at = $3, followup_claimed_at = $7 \
                      WHERE id = $4 AND next_escalation_at = $5 AND state = 'issued' AND supervision_level < $6 RETURNING id")
-                    .bind(new_level).bind(region).bind(next).bind(id).bind(at).bind(MAX_LEVEL).fetch_optional(&mut *tx).await?;
+                    .bind(new_level).bind(region).bind(next).bind(id).bind(at).bind(MAX_LEVEL).bind(now).fetch_optional(&mut *tx).await?;
                 if row.is_none() {
                     return Ok::<bool, sqlx::Error>(false);
                 }
@@ -1536,100 +1533,187 @@ pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<
             });
             if claimed {
                 total += 1;
-                after_escalation(
-                    db,
+                let notice = FollowUp {
                     id,
-                    &number,
+                    number,
                     company,
                     compound,
                     community,
-                    new_level,
-                    "overdue without a response / 逾期未回复",
-                    now,
-                )
-                .await;
+                };
+                let cause = "overdue without a response / 逾期未回复";
+                follow_up(db, &notice, new_level, cause, true, now).await;
             }
         }
+    }
+    if let Err(e) = retry_follow_ups(db, now).await {
+        tracing::warn!(error = %e, "escalation follow-ups not retried");
     }
     Ok(total)
 }
 
-/// What a level brings besides the notice's new authority (docs/assessment.md §7), done once
-/// by the sweep that claimed the level: level 2 opens an interview of the company by the
-/// district; level 3 issues one `overdue_notice` bad credit record (by the system, for the
-/// city). A failure is logged and written on the notice's timeline; the escalation stands.
-#[allow(clippy::too_many_arguments)]
-async fn after_escalation(
-    db: &Db,
+/// A notice whose escalation's follow-up is due: what [`follow_up`] needs.
+struct FollowUp {
     id: i64,
-    number: &str,
+    number: String,
     company: i64,
     compound: i64,
     community: i64,
+}
+
+/// How long an escalation or a retry holds a notice's follow-up before another retry may take
+/// it on (the follow-up itself takes milliseconds; the sweeper runs every minute).
+const FOLLOWUP_LEASE: time::Duration = time::Duration::minutes(10);
+
+/// What a level brings besides the notice's new authority (docs/assessment.md §7): level 2
+/// opens an interview of the company by the district; level 3 issues one `overdue_notice` bad
+/// credit record (by the system, for the city). Made right after the escalation, and retried
+/// by the sweep until it is made ([`retry_follow_ups`]); each is made once however often it is
+/// tried (the interview's `rectification_id` is unique; an issued record is looked for first).
+/// Written on the notice's timeline, and a failure too on the first try; the escalation stands.
+/// Marks the level followed up when it (and every level below it) is. Returns whether it was made.
+async fn follow_up(
+    db: &Db,
+    n: &FollowUp,
     level: i64,
     cause: &str,
+    first_try: bool,
     now: OffsetDateTime,
-) {
+) -> bool {
+    let id = n.id;
+    let number = &n.number;
     let system = Actor::system();
     let (cause_en, cause_zh) = cause.split_once(" / ").unwrap_or((cause, cause));
     let reason = format!(
         "rectification notice {number}: {cause_en} (level {level}) / 整改通知 {number}：{cause_zh}（{level} 级督办）"
     );
-    let result: Result<String, InspectionError> = match level {
-        2 => crate::supervision::open_interview(
-            db,
-            &system,
-            crate::supervision::Opening {
-                company_id: company,
-                compound_id: Some(compound),
-                region_code: supervising_region(community, 2),
-                origin: "rectification",
-                action_id: None,
-                rectification_id: Some(id),
-                reason,
-            },
-            now,
-        )
-        .await
-        .map(|iv| format!("interview {iv} opened / 已立约谈 {iv}")),
-        3 => {
-            let files = FileStore::new(db.clone(), crate::files::FileBackend::Database);
-            let new = crate::credit::NewRecord {
-                company_id: company,
-                compound_id: Some(compound),
-                item_key: "overdue_notice".into(),
-                points: None,
-                reason,
-                valid_from: None,
-                valid_to: None,
+    let result: Result<Option<String>, InspectionError> = match level {
+        2 => async {
+            let opened: Option<(i64,)> = db_read!(db, pool => sqlx::query_as("SELECT id FROM interviews WHERE rectification_id = $1")
+                .bind(id).fetch_optional(pool).await)?;
+            let iv = match opened {
+                Some((iv,)) => iv,
+                None => {
+                    let opening = crate::supervision::Opening {
+                        company_id: n.company,
+                        compound_id: Some(n.compound),
+                        region_code: supervising_region(n.community, 2),
+                        origin: "rectification",
+                        action_id: None,
+                        rectification_id: Some(id),
+                        reason,
+                    };
+                    crate::supervision::open_interview(db, &system, opening, now).await?
+                }
             };
-            let source = crate::credit::Source {
-                kind: "rectification",
-                reference: Some(format!("rectification:{id}")),
-            };
-            crate::credit::issue_from(db, &files, &system, &new, &source, &[], now)
-                .await
-                .map(|r| format!("credit record {r} issued / 已记入信用记录 {r}"))
-                .map_err(|e| InspectionError::Refused(e.to_string()))
+            Ok(Some(format!("interview {iv} opened / 已立约谈 {iv}")))
         }
-        _ => return,
+        .await,
+        3 => async {
+            let reference = format!("rectification:{id}");
+            let issued: Option<(i64,)> = db_read!(db, pool => sqlx::query_as(
+                "SELECT id FROM credit_records WHERE source = 'rectification' AND source_ref = $1 AND item_key = 'overdue_notice'")
+                .bind(&reference).fetch_optional(pool).await)?;
+            let r = match issued {
+                Some((r,)) => r,
+                None => {
+                    let files = FileStore::new(db.clone(), crate::files::FileBackend::Database);
+                    let new = crate::credit::NewRecord {
+                        company_id: n.company,
+                        compound_id: Some(n.compound),
+                        item_key: "overdue_notice".into(),
+                        points: None,
+                        reason,
+                        valid_from: None,
+                        valid_to: None,
+                    };
+                    let source = crate::credit::Source {
+                        kind: "rectification",
+                        reference: Some(reference),
+                    };
+                    crate::credit::issue_from(db, &files, &system, &new, &source, &[], now)
+                        .await
+                        .map_err(|e| InspectionError::Refused(e.to_string()))?
+                }
+            };
+            Ok(Some(format!("credit record {r} issued / 已记入信用记录 {r}")))
+        }
+        .await,
+        _ => Ok(None),
     };
-    let note = match result {
-        Ok(note) => note,
+    let (note, made) = match result {
+        Ok(note) => (note, true),
         Err(e) => {
-            // The detail is for the log; the timeline, which the company reads, says what failed.
-            tracing::warn!(error = %e, notice = id, level, "escalation follow-up failed");
-            format!(
-                "the follow-up of level {level} could not be made; see the server log / {level} 级督办后续未能完成"
-            )
+            // The detail is for the log; the timeline, which the company reads, says what failed
+            // (once: a retry that fails again adds nothing).
+            tracing::warn!(error = %e, notice = id, level, first_try, "escalation follow-up failed");
+            let note = first_try.then(|| {
+                format!(
+                    "the follow-up of level {level} could not be made yet; it is retried / {level} 级督办后续暂未完成，将自动重试"
+                )
+            });
+            (note, false)
         }
     };
-    let written: Result<(), DbError> = db_run!(db, pool => sqlx::query("INSERT INTO rectification_events (rectification_id, at, actor_user_id, actor, action, from_state, to_state, deadline, note) \
-        VALUES ($1, $2, NULL, 'system', 'escalate', 'issued', 'issued', NULL, $3)")
-        .bind(id).bind(db_time(now)).bind(&note).execute(pool).await.map(|_| ()).map_err(DbError::from));
+    let now = db_time(now);
+    let written: Result<(), DbError> = db_run!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        if let Some(note) = &note {
+            sqlx::query("INSERT INTO rectification_events (rectification_id, at, actor_user_id, actor, action, from_state, to_state, deadline, note) \
+                VALUES ($1, $2, NULL, 'system', 'escalate', 'issued', 'issued', NULL, $3)")
+                .bind(id).bind(now).bind(note).execute(&mut *tx).await?;
+        }
+        if made {
+            sqlx::query("UPDATE rectifications SET followed_up_level = $2 WHERE id = $1 AND followed_up_level = $2 - 1")
+                .bind(id).bind(level).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }.await.map_err(DbError::from));
     if let Err(e) = written {
-        tracing::warn!(error = %e, notice = id, "escalation follow-up not written on the timeline");
+        tracing::warn!(error = %e, notice = id, "escalation follow-up not recorded");
+        return false;
     }
+    made
+}
+
+/// Makes the follow-ups that failed after their escalation (or whose instance stopped), one
+/// notice at a time, each level in order, once the last claim on them is older than
+/// [`FOLLOWUP_LEASE`]. A notice that fails again waits for the next lease.
+async fn retry_follow_ups(db: &Db, now: OffsetDateTime) -> Result<(), InspectionError> {
+    let stale = now - FOLLOWUP_LEASE;
+    let due: Vec<(i64, i64, i64, String, i64, i64, i64)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT r.id, r.followed_up_level, r.supervision_level, r.number, r.company_id, r.compound_id, c.region_code \
+         FROM rectifications r JOIN compounds c ON c.id = r.compound_id \
+         WHERE r.followed_up_level < r.supervision_level AND (r.followup_claimed_at IS NULL OR r.followup_claimed_at < $1) \
+         ORDER BY r.id LIMIT 500")
+        .bind(stale).fetch_all(pool).await)?;
+    for (id, done, level, number, company, compound, community) in due {
+        // Exactly one retry at a time, on any number of instances.
+        let claimed: Result<u64, sqlx::Error> = db_run!(db, pool => sqlx::query(
+            "UPDATE rectifications SET followup_claimed_at = $2 WHERE id = $1 AND followed_up_level = $3 \
+             AND (followup_claimed_at IS NULL OR followup_claimed_at < $4)")
+            .bind(id).bind(now).bind(done).bind(stale).execute(pool).await.map(|r| r.rows_affected()));
+        match claimed {
+            Ok(1) => {}
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, notice = id, "escalation follow-up not retried");
+                continue;
+            }
+        }
+        let notice = FollowUp {
+            id,
+            number,
+            company,
+            compound,
+            community,
+        };
+        for l in done + 1..=level {
+            if !follow_up(db, &notice, l, "escalated / 升级督办", false, now).await {
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -436,6 +436,59 @@ storage_test!(a_notice_that_cannot_escalate_does_not_hold_up_the_others, |t| {
     assert_eq!((level(first).await, level(second).await), (1, 1));
 });
 
+storage_test!(
+    an_escalation_follow_up_that_failed_is_made_by_a_later_sweep,
+    |t| {
+        seed(&t.db).await;
+        let db = &t.db;
+        let s = Settings::shipped();
+        let street = staff(t, "street", Role::StreetOfficer, "370705001").await;
+        let (i, ids) = inspected(t, &street, &["serious"]).await;
+        let id = notice(t, &street, i, ids, Some(date!(2026 - 11 - 06))).await;
+        let interviews = || async {
+            wuye::supervision::interviews(db, &Actor::cli(), None)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|iv| iv.rectification_id == Some(id))
+                .count()
+        };
+        let noted = |like: &'static str| async move {
+            let (n,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
+            "SELECT count(*) FROM rectification_events WHERE rectification_id = $1 AND note LIKE $2")
+            .bind(id).bind(like).fetch_one(pool).await)
+            .unwrap();
+            n
+        };
+        // The district's interview cannot be opened when the notice reaches it (level 2).
+        poison(
+            db,
+            "interviews",
+            "INSERT",
+            &format!("NEW.rectification_id = {id}"),
+        )
+        .await;
+        let s = &s;
+        let sweep = |at| async move { inspections::sweep(db, s, at).await.unwrap() };
+        assert_eq!(sweep(datetime!(2026-11-06 16:30 UTC)).await, 1);
+        assert_eq!(sweep(datetime!(2026-11-13 16:30 UTC)).await, 1);
+        let n = inspections::get_notice(db, &street, id).await.unwrap().notice;
+        assert_eq!(n.supervision_level, 2, "the escalation stands");
+        assert_eq!(interviews().await, 0);
+        assert_eq!(noted("%retried%").await, 1);
+        // Mended: while the escalation's claim is fresh nothing is retried; after it, the
+        // interview is opened, once, however often the sweep runs.
+        mend(db, "interviews").await;
+        sweep(datetime!(2026-11-13 16:35 UTC)).await;
+        assert_eq!(interviews().await, 0);
+        sweep(datetime!(2026-11-13 16:45 UTC)).await;
+        sweep(datetime!(2026-11-13 17:00 UTC)).await;
+        assert_eq!(interviews().await, 1);
+        assert_eq!(noted("interview % opened%").await, 1);
+        assert_eq!(noted("%retried%").await, 1, "a retry adds no failure note");
+    }
+);
+
 storage_test!(an_overdue_notice_escalates_once_per_level, |t| {
     seed(&t.db).await;
     let s = Settings::shipped();
