@@ -1199,6 +1199,7 @@ impl BallotLog {
         } else {
             Vec::new()
         };
+        events.reserve(stored.len());
         let held = events.len();
         let start = events.last().map_or(genesis, |e| e.hash);
         let chain_fresh = move |fresh: &mut [Event]| {

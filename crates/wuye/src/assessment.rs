@@ -1089,8 +1089,9 @@ fn run_inserts(head: &str, rows: Vec<Vec<Param>>, per: usize) -> Vec<(Sql, Vec<u
 /// At the close of a month: each bottom place's actions, by the rubric's action ladder. The
 /// public notice is in force at once (listed on /rankings); the rest is set in motion by
 /// [`crate::supervision::open_from_close`], and retried by the sweep until it is: a credit
-/// deduction on the company's ledger (item `bottom_n`, the run as its source, valid a year,
-/// issued by whoever closed the period), a rectification notice listing the items below the
+/// deduction on the company's ledger (item `bottom_n`, the run as its source, valid a year from
+/// the close, issued by whoever closed the period or, on a retry, by the system), a
+/// rectification notice listing the items below the
 /// district mean, an interview and an exit case waiting for a person.
 #[allow(clippy::too_many_arguments)]
 async fn record_actions(

@@ -1590,8 +1590,9 @@ async fn follow_up(
         2 => async {
             let opened: Option<(i64,)> = db_read!(db, pool => sqlx::query_as("SELECT id FROM interviews WHERE rectification_id = $1")
                 .bind(id).fetch_optional(pool).await)?;
+            // Made by an earlier try whose note was already written: nothing to say again.
             let iv = match opened {
-                Some((iv,)) => iv,
+                Some(_) => return Ok(None),
                 None => {
                     let opening = crate::supervision::Opening {
                         company_id: n.company,
@@ -1614,7 +1615,7 @@ async fn follow_up(
                 "SELECT id FROM credit_records WHERE source = 'rectification' AND source_ref = $1 AND item_key = 'overdue_notice'")
                 .bind(&reference).fetch_optional(pool).await)?;
             let r = match issued {
-                Some((r,)) => r,
+                Some(_) => return Ok(None),
                 None => {
                     let files = FileStore::new(db.clone(), crate::files::FileBackend::Database);
                     let new = crate::credit::NewRecord {

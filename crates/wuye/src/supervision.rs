@@ -255,9 +255,10 @@ pub struct RectificationPlan {
 
 /// Sets closed months' pending actions in motion (the one path from a close to its
 /// follow-ups), those of one run or, with `None`, every one still without its follow-up (the
-/// daily retry): each `interview` opens an interview, each `exit` an exit case (or notes the
-/// one already open), each `rectification` issues the notice planned at the close. A step
-/// that fails is logged and leaves its action pending, to be tried again.
+/// daily retry): each `credit` issues the deduction ([`bottom_credit`]), each `interview` opens
+/// an interview, each `exit` an exit case (or notes the one already open), each
+/// `rectification` issues the notice planned at the close. A step that fails is logged and
+/// leaves its action pending, to be tried again.
 pub async fn open_from_close(
     db: &Db,
     actor: &Actor,
@@ -268,6 +269,7 @@ pub async fn open_from_close(
     type Row = (
         i64,
         i64,
+        OffsetDateTime,
         i64,
         i64,
         i64,
@@ -278,7 +280,7 @@ pub async fn open_from_close(
         Option<String>,
     );
     let mut sql = Sql::new(
-        "SELECT a.id, a.run_id, a.compound_id, a.company_id, a.streak, a.kind, r.period, a.detail, a.rectification_days, a.requirement \
+        "SELECT a.id, a.run_id, r.finished_at, a.compound_id, a.company_id, a.streak, a.kind, r.period, a.detail, a.rectification_days, a.requirement \
          FROM assessment_actions a JOIN assessment_runs r ON r.id = a.run_id \
          WHERE a.state = 'pending' AND a.kind IN ('credit', 'interview', 'rectification', 'exit') \
          AND NOT EXISTS (SELECT 1 FROM interviews i WHERE i.action_id = a.id) \
@@ -291,12 +293,12 @@ pub async fn open_from_close(
     sql.push(" ORDER BY a.id LIMIT 5000");
     let text = sql.text_for(db);
     let pending: Vec<Row> = db_read!(db, pool => bind_params!(sqlx::query_as(sqlx::AssertSqlSafe(text)), sql.params).fetch_all(pool).await)?;
-    for (id, run, compound, company, streak, kind, period, detail, days, requirement) in pending {
+    for (id, run, closed, compound, company, streak, kind, period, detail, days, requirement) in pending {
         let reason = format!(
             "bottom place in the assessment of {period} ({streak} running) / {period} 考核排名末位（连续 {streak} 次）"
         );
         let step: Result<(&str, String)> = match kind.as_str() {
-            "credit" => bottom_credit(db, actor, run, compound, company, &detail, &reason, now)
+            "credit" => bottom_credit(db, actor, (run, closed), compound, company, &detail, &reason, now)
                 .await
                 .map(|r| ("done", format!("credit record {r} / 信用记录 {r}"))),
             "interview" => {
@@ -367,13 +369,14 @@ pub async fn open_from_close(
 }
 
 /// The credit deduction of a bottom place (item `bottom_n`, `points` from the ladder, the run
-/// as its source): issued once per run and project, whoever tries and however often (a unique
-/// index, migration 0021); a record already issued is found and returned.
+/// as its source, valid a year from the day the run `closed`, however late it is issued):
+/// issued once per run and project, whoever tries and however often (a unique index,
+/// migration 0021); a record already issued is found and returned.
 #[allow(clippy::too_many_arguments)]
 async fn bottom_credit(
     db: &Db,
     actor: &Actor,
-    run: i64,
+    (run, closed): (i64, OffsetDateTime),
     compound: i64,
     company: i64,
     points: &str,
@@ -383,7 +386,8 @@ async fn bottom_credit(
     let reference = format!("run:{run}");
     let issued = || async {
         let r: Option<(i64,)> = db_read!(db, pool => sqlx::query_as(
-            "SELECT id FROM credit_records WHERE source = 'bottom_n' AND source_ref = $1 AND company_id = $2 AND compound_id = $3")
+            "SELECT id FROM credit_records WHERE source = 'bottom_n' AND source_ref = $1 AND company_id = $2 AND compound_id = $3 \
+             AND replaces_record_id IS NULL")
             .bind(&reference).bind(company).bind(compound).fetch_optional(pool).await)?;
         Ok::<_, InspectionError>(r.map(|(id,)| id))
     };
@@ -396,7 +400,7 @@ async fn bottom_credit(
         item_key: "bottom_n".into(),
         points: Some(points.to_owned()),
         reason: reason.to_owned(),
-        valid_from: None,
+        valid_from: Some(china_date(closed)),
         valid_to: None,
     };
     let source = crate::credit::Source {

@@ -926,5 +926,29 @@ storage_test!(
         }
         assert!(actions_of(t, r.run_id).await.contains(&pair("credit", "done")));
         assert_eq!(bottom_n().await, 1);
+        // Issued a day late, it is valid a year from the close all the same.
+        let (record, valid_from): (i64, time::Date) = wuye::db_read!(db, pool => sqlx::query_as(
+            "SELECT id, valid_from FROM credit_records WHERE source = 'bottom_n'").fetch_one(pool).await)
+        .unwrap();
+        assert_eq!(valid_from, date!(2026 - 11 - 12));
+        // The company appeals; partly upheld, the replacement (same source) is written, and the
+        // sweep does not take it for the deduction or issue another.
+        let files = wuye::files::FileStore::new(db.clone(), wuye::files::FileBackend::Database);
+        let hongda = staff(t, "hongda", Role::CompanyAdmin, "91110108551385082Q").await;
+        let appealed = closed + time::Duration::days(3);
+        let appeal = wuye::credit::appeal(db, &files, &hongda, record, "已整改", &[], appealed)
+            .await
+            .unwrap();
+        let partly = wuye::credit::AppealDecision {
+            outcome: "partly_upheld".into(),
+            reason: "部分成立".into(),
+            points: Some("1.00".into()),
+        };
+        let d = wuye::credit::decide(db, &admin, appeal, &partly, appealed)
+            .await
+            .unwrap();
+        assert!(d.replacement_record_id.is_some());
+        supervision::sweep(db, &s, appealed).await.unwrap();
+        assert_eq!(bottom_n().await, 2, "the deduction and its replacement");
     }
 );

@@ -238,16 +238,23 @@ pub async fn poison(db: &Db, table: &str, event: &str, when: &str) {
 
 /// Lifts [`poison`] from `table`.
 pub async fn mend(db: &Db, table: &str) {
-    let sql = match db {
-        Db::Sqlite(_) => format!("DROP TRIGGER poison_{table}"),
-        Db::Postgres(_) => format!("DROP TRIGGER poison_{table} ON {table}"),
-    };
     let r = match db {
-        Db::Sqlite(x) => sqlx::query(sqlx::AssertSqlSafe(sql))
+        Db::Sqlite(x) => sqlx::query(sqlx::AssertSqlSafe(format!("DROP TRIGGER poison_{table}")))
             .execute(&x.writer)
             .await
             .map(|_| ()),
-        Db::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(p).await.map(|_| ()),
+        Db::Postgres(p) => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP TRIGGER poison_{table} ON {table}"
+            )))
+            .execute(p)
+            .await
+            .expect("mend");
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP FUNCTION poison_{table}()")))
+                .execute(p)
+                .await
+                .map(|_| ())
+        }
     };
     r.expect("mend");
 }
