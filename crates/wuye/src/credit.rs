@@ -416,12 +416,21 @@ fn scheme_text(bytes: &[u8], file_name: &str) -> Result<String, CreditError> {
     if bytes.starts_with(b"PK\x03\x04") {
         let t = crate::io::table::read_table(bytes, file_name)
             .map_err(|e| CreditError::Scheme(vec![file_error(&e)]))?;
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let mut rows = vec![t.headers];
-        rows.extend(t.rows.into_iter().map(|(_, cells)| cells));
-        for r in &rows {
-            w.write_record(r)
+        // Each row goes on the line of its row in the sheet (blank records stand in for the
+        // rows above the headers and the blank rows, which the parser skips), so that an error
+        // names the row a person sees in the spreadsheet.
+        let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+        let mut line = 0;
+        let rows = std::iter::once((t.header_row, t.headers)).chain(t.rows);
+        for (row, cells) in rows {
+            while line + 1 < row {
+                w.write_record([""])
+                    .map_err(|e| CreditError::Db(DbError::Unsupported(e.to_string())))?;
+                line += 1;
+            }
+            w.write_record(&cells)
                 .map_err(|e| CreditError::Db(DbError::Unsupported(e.to_string())))?;
+            line = row;
         }
         let out = w
             .into_inner()

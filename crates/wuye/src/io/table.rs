@@ -369,6 +369,8 @@ impl Kind {
 #[derive(Debug, Clone)]
 pub struct Table {
     pub sheet: String,
+    /// The 1-based row number of the headers (a sheet's first used row).
+    pub header_row: u32,
     pub headers: Vec<String>,
     /// (1-based row number, cells)
     pub rows: Vec<(u32, Vec<String>)>,
@@ -444,6 +446,7 @@ fn read_csv(bytes: &[u8], file_name: &str) -> Result<Table, Box<RowError>> {
     }
     Ok(Table {
         sheet: file_name.to_owned(),
+        header_row: 1,
         headers,
         rows,
     })
@@ -508,7 +511,12 @@ fn read_xlsx(bytes: &[u8], file_name: &str) -> Result<Table, Box<RowError>> {
             rows.push((n, cells));
         }
     }
-    Ok(Table { sheet, headers, rows })
+    Ok(Table {
+        sheet,
+        header_row: first_row + 1,
+        headers,
+        rows,
+    })
 }
 
 /// Spreadsheet column letter of a 0-based index.

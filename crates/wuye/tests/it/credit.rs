@@ -1369,3 +1369,44 @@ storage_test!(a_district_scheme_takes_precedence_over_the_citys, |t| {
     .unwrap();
     check(Some("370705"), "AAA", true).await;
 });
+
+storage_test!(a_scheme_workbook_error_names_the_row_of_the_sheet, |t| {
+    seed(&t.db).await;
+    let (_, admin) = staff(t, "admin", Role::CityAdmin, "370700").await;
+    // The default scheme in a workbook whose headers are on row 2, with a blank row after
+    // the fourth line and a bad AAA threshold, which lands on row 7 of the sheet.
+    let csv = include_str!("../../../wuye-model/data/credit-default.csv")
+        .replace("grade,AAA,AAA,AAA,85.00,,", "grade,AAA,AAA,AAA,8x.00,,");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let mut row = 1u32;
+    for (i, line) in csv.lines().enumerate() {
+        for (c, v) in line.split(',').enumerate() {
+            ws.write_string(row, c as u16, v).unwrap();
+        }
+        row += if i == 3 { 2 } else { 1 };
+    }
+    let bytes = wb.save_to_buffer().unwrap();
+    let r = credit::upload_scheme(
+        &t.db,
+        &files(t),
+        &admin,
+        wuye_model::RegionCode::parse("3707").unwrap(),
+        date!(2026 - 01 - 01),
+        "scheme.xlsx",
+        &bytes,
+        datetime!(2026-11-20 10:00 +8),
+    )
+    .await;
+    let Err(CreditError::Scheme(errors)) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(
+        errors
+            .iter()
+            .map(|e| (e.line, e.value.as_str()))
+            .collect::<Vec<_>>(),
+        [(7, "8x.00")],
+        "{errors:?}"
+    );
+});
