@@ -1737,7 +1737,7 @@ pub struct Figures {
     /// Notices issued in the period (withdrawn ones included; see `notices_withdrawn`).
     pub notices_issued: i64,
     pub notices_withdrawn: i64,
-    /// Notices whose first response came by the deadline.
+    /// Notices whose first response came by the deadline they were issued with.
     pub responded_in_time: i64,
     pub verified: i64,
     /// Notices of the period that reached supervision level 1, 2 and 3 (their level now,
@@ -1790,8 +1790,11 @@ pub async fn figures(
         .bind(from).bind(to).bind(lo).bind(hi).fetch_one(pool).await)?;
     let start = from.midnight().assume_offset(CST).to_offset(UtcOffset::UTC);
     let end = deadline_end(to);
+    // A response is in time by the deadline the notice was issued with (the one in force when
+    // it first responded: only a rejection, after a response, sets a new one).
     let notices: Vec<(String, Date, Option<OffsetDateTime>, i64)> = db_read!(db, pool => sqlx::query_as(
-        "SELECT r.state, r.deadline, r.first_response_at, r.supervision_level FROM rectifications r JOIN compounds c ON c.id = r.compound_id \
+        "SELECT r.state, coalesce((SELECT min(e.deadline) FROM rectification_events e WHERE e.rectification_id = r.id AND e.action = 'issue'), r.deadline), \
+         r.first_response_at, r.supervision_level FROM rectifications r JOIN compounds c ON c.id = r.compound_id \
          WHERE r.issued_at >= $1 AND r.issued_at < $2 AND c.region_code BETWEEN $3 AND $4")
         .bind(start).bind(end).bind(lo).bind(hi).fetch_all(pool).await)?;
     let mut f = Figures {

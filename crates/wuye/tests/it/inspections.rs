@@ -762,6 +762,64 @@ storage_test!(a_company_reads_only_its_own_notices, |t| {
     assert_eq!(r.json()["notice"]["state"], "responded");
 });
 
+storage_test!(the_figures_count_each_notice_by_what_became_of_it, |t| {
+    seed(&t.db).await;
+    let db = &t.db;
+    let s = Settings::shipped();
+    let street = staff(t, "street", Role::StreetOfficer, "370705001").await;
+    let anju = staff(t, "anju", Role::CompanyAdmin, "91350100M000100Y43").await;
+    let deadline = Some(date!(2026 - 11 - 06));
+    let mut notices = Vec::new();
+    for _ in 0..4 {
+        let (i, ids) = inspected(t, &street, &["serious"]).await;
+        notices.push(notice(t, &street, i, ids, deadline).await);
+    }
+    let [answered, withdrawn, ignored, late] = notices[..] else {
+        unreachable!()
+    };
+    let act = |id, who, action: &'static str, note: &'static str, at| {
+        let (s, step) = (&s, step(action, note));
+        async move { inspections::act(db, who, id, &step, s, at).await.unwrap() }
+    };
+    // Answered in time and verified; withdrawn; ignored (escalated to the street); answered
+    // after its deadline had passed and it was escalated, then rejected with a later deadline.
+    act(answered, &anju, "respond", "已清理", T0).await;
+    act(answered, &street, "verify", "", T0).await;
+    act(withdrawn, &street, "withdraw", "误发", T0).await;
+    assert_eq!(
+        inspections::sweep(db, &s, datetime!(2026-11-06 16:30 UTC))
+            .await
+            .unwrap(),
+        2
+    );
+    act(late, &anju, "respond", "已清理", datetime!(2026-11-09 02:00 UTC)).await;
+    act(late, &street, "reject", "未到位", datetime!(2026-11-09 03:00 UTC)).await;
+    let f = inspections::figures(db, &street, None, date!(2026 - 11 - 01), date!(2026 - 11 - 30))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            f.notices_issued,
+            f.notices_withdrawn,
+            f.verified,
+            f.responded_in_time,
+            f.overdue_level1,
+            f.overdue_level2,
+            f.overdue_level3
+        ),
+        (4, 1, 1, 1, 2, 0, 0),
+        "{f:?}"
+    );
+    let level = |id| async move {
+        inspections::get_notice(db, &Actor::cli(), id)
+            .await
+            .unwrap()
+            .notice
+            .supervision_level
+    };
+    assert_eq!((level(ignored).await, level(late).await), (1, 1));
+});
+
 storage_test!(the_figures_line, |t| {
     seed(&t.db).await;
     let street = staff(t, "street", Role::StreetOfficer, "370705001").await;
