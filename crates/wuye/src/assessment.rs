@@ -598,6 +598,12 @@ pub async fn run(
     rubric_ids.sort_unstable();
     rubric_ids.dedup();
     let rated = scores.iter().filter(|s| s.0.status == ScoreStatus::Rated).count() as i64;
+    let (actions, bottom) = if close && period.kind() == PeriodKind::Month {
+        plan_actions(&rubrics, &projects, &scores)
+    } else {
+        (Vec::new(), 0)
+    };
+    let follow = !actions.is_empty();
     let run_id = write_run(
         db,
         actor,
@@ -609,15 +615,17 @@ pub async fn run(
         &projects,
         &scores,
         &companies,
+        actions,
         rated,
         (&inputs_sha, &scores_sha),
     )
     .await?;
-    let bottom = if close && period.kind() == PeriodKind::Month {
-        record_actions(db, actor, run_id, &rubrics, &projects, &scores, settings, now).await?
-    } else {
-        0
-    };
+    // The follow-ups; what fails here stays pending and the daily sweep retries it.
+    if follow
+        && let Err(e) = crate::supervision::open_from_close(db, actor, Some(run_id), settings, now).await
+    {
+        tracing::warn!(error = %e, run = run_id, "bottom-place actions not all set in motion");
+    }
     auth::audit(
         db,
         actor,
@@ -965,6 +973,7 @@ async fn write_run(
     projects: &[Project],
     scores: &[Scored],
     companies: &[CompanyScore],
+    actions: Vec<Vec<Param>>,
     rated: i64,
     (inputs_sha, scores_sha): (&str, &str),
 ) -> Result<i64, AssessError> {
@@ -1037,6 +1046,12 @@ async fn write_run(
         company_rows.collect(),
         1000,
     );
+    // A final run's actions are written with it: a close never stands without them.
+    let mut action_sqls = run_inserts(
+        "INSERT INTO assessment_actions (run_id, compound_id, company_id, streak, kind, state, detail, note, rectification_days, requirement) VALUES ",
+        actions,
+        500,
+    );
     let id = db_run!(db, pool => async {
         let mut tx = pool.begin().await?;
         {
@@ -1051,7 +1066,7 @@ async fn write_run(
             inputs_sha256, scores_sha256, started_by, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id")
             .bind(period).bind(kind).bind(now).bind(&settings_json).bind(&rubric_json).bind(projects.len() as i64).bind(rated)
             .bind(inputs_sha).bind(scores_sha).bind(actor.user_id).bind(now).fetch_one(&mut *tx).await?;
-        for (sql, slots) in score_sqls.iter_mut().chain(company_sqls.iter_mut()) {
+        for (sql, slots) in score_sqls.iter_mut().chain(company_sqls.iter_mut()).chain(action_sqls.iter_mut()) {
             {
                 for &k in slots.iter() {
                     sql.params[k] = Param::I64(id);
@@ -1086,33 +1101,26 @@ fn run_inserts(head: &str, rows: Vec<Vec<Param>>, per: usize) -> Vec<(Sql, Vec<u
     out
 }
 
-/// At the close of a month: each bottom place's actions, by the rubric's action ladder. The
-/// public notice is in force at once (listed on /rankings); the rest is set in motion by
-/// [`crate::supervision::open_from_close`], and retried by the sweep until it is: a credit
-/// deduction on the company's ledger (item `bottom_n`, the run as its source, valid a year from
-/// the close, issued by whoever closed the period or, on a retry, by the system), a
-/// rectification notice listing the items below the
-/// district mean, an interview and an exit case waiting for a person.
-#[allow(clippy::too_many_arguments)]
-async fn record_actions(
-    db: &Db,
-    actor: &Actor,
-    run_id: i64,
+/// At the close of a month: each bottom place's actions, by the rubric's action ladder, as
+/// rows of `assessment_actions` (the run's id, unknown yet, in each row's first value), written
+/// in the run's own transaction (`write_run`), and the number of bottom places. The public
+/// notice is in force at once (listed on /rankings); the rest is set in motion by
+/// [`crate::supervision::open_from_close`] once the run is written, and retried by the sweep
+/// until it is: a credit deduction on the company's ledger (item `bottom_n`, the run as its
+/// source, valid a year from the close, issued by whoever closed the period or, on a retry, by
+/// the system), a rectification notice listing the items below the district mean, an
+/// interview and an exit case waiting for a person.
+fn plan_actions(
     rubrics: &[(i64, RegionCode, Date, Rubric)],
     projects: &[Project],
     scores: &[Scored],
-    settings: &crate::settings::Settings,
-    now: OffsetDateTime,
-) -> Result<i64, AssessError> {
+) -> (Vec<Vec<Param>>, i64) {
     let by_id: HashMap<i64, &Rubric> = rubrics.iter().map(|(id, _, _, r)| (*id, r)).collect();
     let rubric_of: HashMap<(i64, i64), i64> = projects
         .iter()
         .map(|p| ((p.input.compound_id, p.input.company_id), p.rubric_id))
         .collect();
-    let mut sql = Sql::new(
-        "INSERT INTO assessment_actions (run_id, compound_id, company_id, streak, kind, state, detail, note, rectification_days, requirement) VALUES ",
-    );
-    let mut rows = 0;
+    let mut rows = Vec::new();
     let mut bottom = 0;
     let means = district_item_means(scores);
     for (s, streak) in scores.iter().filter(|(s, _)| s.bottom) {
@@ -1151,11 +1159,8 @@ async fn record_actions(
             } else {
                 ("pending", String::new())
             };
-            if rows > 0 {
-                sql.push(", ");
-            }
-            sql.values_row([
-                Param::I64(run_id),
+            rows.push(vec![
+                Param::I64(0),
                 Param::I64(s.compound_id),
                 Param::I64(s.company_id),
                 Param::I64(*streak),
@@ -1171,18 +1176,9 @@ async fn record_actions(
                 ),
                 Param::OptText((kind == "rectification").then(|| below_mean(rubric, s, &means))),
             ]);
-            rows += 1;
         }
     }
-    if rows > 0 {
-        let text = sql.text_for(db);
-        db_run!(db, pool => bind_params!(sqlx::query(AssertSqlSafe(text)), sql.params).execute(pool).await.map(|_| ()))?;
-    }
-    // The follow-ups; what fails here stays pending and the daily run retries it.
-    if let Err(e) = crate::supervision::open_from_close(db, actor, Some(run_id), settings, now).await {
-        tracing::warn!(error = %e, run = run_id, "bottom-place actions not all set in motion");
-    }
-    Ok(bottom)
+    (rows, bottom)
 }
 
 /// The mean of each item's value over the rated projects of each district:

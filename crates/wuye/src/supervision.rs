@@ -1,9 +1,10 @@
 //! Supervision actions (issue 6; docs/assessment.md §5–§7): what a month's bottom places and
 //! overdue rectification notices set in motion, and the two workflows behind them.
 //!
-//! - **Actions** (`assessment_actions`, written at a month's close by
-//!   `assessment::record_actions`): `public_notice` is listed on the public rankings page at
-//!   once; `credit` is issued to the ledger at once; `rectification` issues a notice at once
+//! - **Actions** (`assessment_actions`, planned at a month's close by
+//!   `assessment::plan_actions` and written in the final run's transaction): `public_notice` is
+//!   listed on the public rankings page at once; `credit` is issued to the ledger at once
+//!   (retried by the sweep until it is); `rectification` issues a notice at once
 //!   ([`crate::inspections::issue_for_action`]); `interview` opens an [`Interview`] and `exit`
 //!   an [`ExitCase`], each waiting for a person. [`open_from_close`] is that one path.
 //! - **Interviews (约谈)**: opened by an action, by a notice reaching supervision level 2, or

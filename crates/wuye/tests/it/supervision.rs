@@ -952,3 +952,39 @@ storage_test!(
         assert_eq!(bottom_n().await, 2, "the deduction and its replacement");
     }
 );
+
+storage_test!(a_month_closes_with_its_actions_or_not_at_all, |t| {
+    bottom_fixture(t).await;
+    let db = &t.db;
+    let admin = staff(t, "admin", Role::CityAdmin, "370700").await;
+    let s = Settings::shipped();
+    let october = || Period::parse("2026-10").unwrap();
+    let closed = datetime!(2026-11-12 02:00 UTC);
+    let finals = || async {
+        let (n,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
+            "SELECT count(*) FROM assessment_runs WHERE period = '2026-10' AND kind = 'final'").fetch_one(pool).await).unwrap();
+        n
+    };
+    // The actions cannot be written: the month is not closed without them.
+    poison(db, "assessment_actions", "INSERT", "NEW.run_id > 0").await;
+    assert!(
+        assessment::run(db, &admin, october(), true, &s, closed)
+            .await
+            .is_err()
+    );
+    assert_eq!(finals().await, 0);
+    // Mended, the close is written with them.
+    mend(db, "assessment_actions").await;
+    let r = assessment::run(db, &admin, october(), true, &s, closed)
+        .await
+        .unwrap();
+    assert_eq!((r.bottom, finals().await), (1, 1));
+    assert_eq!(
+        actions_of(t, r.run_id).await,
+        [
+            pair("credit", "done"),
+            pair("public_notice", "done"),
+            pair("rectification", "done")
+        ]
+    );
+});
