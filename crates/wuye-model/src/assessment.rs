@@ -73,11 +73,19 @@ pub fn round_div(num: i128, den: i128) -> i128 {
     if den == 0 {
         return 0;
     }
-    let (num, den) = if den < 0 { (-num, -den) } else { (num, den) };
-    if num >= 0 {
-        (2 * num + den) / (2 * den)
+    let (num, den) = if den < 0 {
+        (num.saturating_neg(), den.saturating_neg())
     } else {
-        -((2 * -num + den) / (2 * den))
+        (num, den)
+    };
+    // Quotient and remainder, then half away from zero; `r < den`, so nothing overflows even
+    // at the ends of the range.
+    let (q, r) = (num / den, (num % den).unsigned_abs());
+    let den = den.unsigned_abs();
+    if r >= den - r {
+        if num >= 0 { q + 1 } else { q - 1 }
+    } else {
+        q
     }
 }
 
@@ -1558,10 +1566,14 @@ pub fn aggregate(item: &Item, p: &ProjectInput, days: i64) -> Aggregate {
         ItemSource::OwnerRating => {
             let l = item.params.levels.unwrap_or(LevelPoints::DEFAULT);
             let r = &p.owners;
-            let n = r.satisfied + r.basic + r.dissatisfied;
-            let num = r.satisfied.saturating_mul(l.satisfied)
-                + r.basic.saturating_mul(l.basic)
-                + r.dissatisfied.saturating_mul(l.dissatisfied);
+            // Saturating throughout: counts and points come from outside (never a panic or a
+            // wrapped sign on absurd inputs).
+            let n = r.satisfied.saturating_add(r.basic).saturating_add(r.dissatisfied);
+            let num = r
+                .satisfied
+                .saturating_mul(l.satisfied)
+                .saturating_add(r.basic.saturating_mul(l.basic))
+                .saturating_add(r.dissatisfied.saturating_mul(l.dissatisfied));
             sample(n, num, n)
         }
         ItemSource::CommitteeRating => match p.committee {
@@ -1571,10 +1583,10 @@ pub fn aggregate(item: &Item, p: &ProjectInput, days: i64) -> Aggregate {
         ItemSource::AreaRating => {
             let scores: Vec<i64> = [p.community, p.street].into_iter().flatten().collect();
             let n = i64::try_from(scores.len()).unwrap_or(0);
-            sample(n, scores.iter().sum(), n)
+            sample(n, scores.iter().fold(0, |a, s| a.saturating_add(*s)), n)
         }
         ItemSource::OrdersOnTime => sample(o.due, o.on_time, o.due),
-        ItemSource::OrdersSatisfaction => sample(o.rated, o.satisfied + o.basic, o.rated),
+        ItemSource::OrdersSatisfaction => sample(o.rated, o.satisfied.saturating_add(o.basic), o.rated),
         ItemSource::OrdersReopen => sample(o.replied, o.reopened, o.replied),
         ItemSource::OrdersPer100Households => {
             let households = p.households.unwrap_or(0);
@@ -1592,12 +1604,14 @@ pub fn aggregate(item: &Item, p: &ProjectInput, days: i64) -> Aggregate {
                 .inspections
                 .iter()
                 .map(|f| {
-                    let taken = f.minor.saturating_mul(s.minor)
-                        + f.major.saturating_mul(s.major)
-                        + f.serious.saturating_mul(s.serious);
-                    (10_000 - taken).max(0)
+                    let taken = f
+                        .minor
+                        .saturating_mul(s.minor)
+                        .saturating_add(f.major.saturating_mul(s.major))
+                        .saturating_add(f.serious.saturating_mul(s.serious));
+                    10_000i64.saturating_sub(taken).max(0)
                 })
-                .sum();
+                .fold(0, i64::saturating_add);
             sample(n, num, n)
         }
         ItemSource::Disclosure => sample(p.disclosure.due, p.disclosure.in_time, p.disclosure.due),
@@ -1610,17 +1624,25 @@ pub fn item_value(item: &Item, agg: Aggregate, prior: Prior) -> i64 {
     let scale = i128::from(item.source.scale());
     let k = i128::from(item.params.k);
     let (mut num, mut den) = (i128::from(agg.num), i128::from(agg.den));
+    // Exact for any real count; saturating at the ends of i128 (absurd inputs get a value in
+    // range, never a panic).
     if k > 0 && prior.den > 0 {
         let (m_num, m_den) = (i128::from(prior.num), i128::from(prior.den));
-        num = num * m_den + k * m_num;
-        den = (den + k) * m_den;
+        num = num.saturating_mul(m_den).saturating_add(k.saturating_mul(m_num));
+        den = den.saturating_add(k).saturating_mul(m_den);
     }
     let (n, d) = match item.params.band {
         Some(b) => {
             let (best, worst) = (i128::from(b.best), i128::from(b.worst));
-            (10_000 * (worst * den - scale * num), (worst - best) * den)
+            (
+                worst
+                    .saturating_mul(den)
+                    .saturating_sub(scale.saturating_mul(num))
+                    .saturating_mul(10_000),
+                (worst - best).saturating_mul(den),
+            )
         }
-        None => (scale * num, den),
+        None => (scale.saturating_mul(num), den),
     };
     to_i64(round_div(n, d).clamp(0, 10_000))
 }
@@ -2125,7 +2147,7 @@ pub fn rank_projects(scores: &mut [ProjectScore], period: &Period, settings: &Ra
 /// place now (`previous` = its `bottom_streak` in last month's final run, 0 when it was not in a
 /// bottom place or not assessed), else 0.
 pub const fn bottom_streak(bottom: bool, previous: i64) -> i64 {
-    if bottom { previous + 1 } else { 0 }
+    if bottom { previous.saturating_add(1) } else { 0 }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2485,12 +2507,15 @@ pub mod credit {
         pub fn standing(&self, records: &[CreditRecord], on: Date) -> CreditStanding {
             let active: Vec<&CreditRecord> = records.iter().filter(|r| r.is_active(on)).collect();
             let sum = |kind: CreditKind| -> i64 {
-                active.iter().filter(|r| r.kind == kind).map(|r| r.points).sum()
+                active
+                    .iter()
+                    .filter(|r| r.kind == kind)
+                    .fold(0, |a, r| a.saturating_add(r.points))
             };
             let basic = sum(CreditKind::Basic).min(self.basic_cap.value);
             let good = sum(CreditKind::Good).min(self.good_cap.value);
             let bad = sum(CreditKind::Bad);
-            let score = basic + good - bad;
+            let score = basic.saturating_add(good).saturating_sub(bad);
             let any = |f: &dyn Fn(&CreditRecord) -> bool| active.iter().any(|r| f(r));
             let enrolled = any(&|r| r.kind == CreditKind::Basic);
             let active_bad = any(&|r| r.kind == CreditKind::Bad);
@@ -3544,6 +3569,55 @@ mod tests {
             ..base(1, 10)
         };
         assert_eq!(item_value(insp, aggregate(insp, &p, 31), Prior::default()), 5_000);
+    }
+
+    #[test]
+    fn absurd_counts_saturate_instead_of_panicking() {
+        // Every count at its largest: each item still has a value in 0..=10000 (a debug build
+        // panicked on the overflow; a release build wrapped the sign).
+        let r = rubric();
+        let max = i64::MAX;
+        let p = ProjectInput {
+            households: Some(max),
+            owners: OwnerLevels {
+                satisfied: max,
+                basic: max,
+                dissatisfied: max,
+            },
+            committee: Some(max),
+            community: Some(max),
+            street: Some(max),
+            orders: OrderCounts {
+                filed: max,
+                due: max,
+                on_time: max,
+                replied: max,
+                reopened: max,
+                rated: max,
+                satisfied: max,
+                basic: max,
+                ..OrderCounts::default()
+            },
+            inspections: vec![
+                InspectionFindings {
+                    minor: max,
+                    major: max,
+                    serious: max,
+                };
+                3
+            ],
+            disclosure: DisclosureCounts {
+                due: max,
+                in_time: max,
+            },
+            ..base(1, 10)
+        };
+        let prior = Prior { num: max, den: max };
+        for item in r.items() {
+            let v = item_value(item, aggregate(item, &p, 31), prior);
+            assert!((0..=10_000).contains(&v), "{}: {v}", item.key);
+        }
+        assert_eq!(bottom_streak(true, max), max);
     }
 
     // ----- ranking (§5) -----------------------------------------------------------------------
