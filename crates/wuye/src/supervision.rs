@@ -285,8 +285,7 @@ pub async fn open_from_close(
          FROM assessment_actions a JOIN assessment_runs r ON r.id = a.run_id \
          WHERE a.state = 'pending' AND a.kind IN ('credit', 'interview', 'rectification', 'exit') \
          AND NOT EXISTS (SELECT 1 FROM interviews i WHERE i.action_id = a.id) \
-         AND NOT EXISTS (SELECT 1 FROM exit_cases x WHERE x.action_id = a.id) \
-         AND NOT EXISTS (SELECT 1 FROM rectifications n WHERE n.action_id = a.id)",
+         AND NOT EXISTS (SELECT 1 FROM exit_cases x WHERE x.action_id = a.id)",
     );
     if let Some(r) = run_id {
         sql.push(" AND a.run_id = ").bind_i64(r);
@@ -335,10 +334,21 @@ pub async fn open_from_close(
                         .unwrap_or(settings.assessment.notice_days),
                     requirement: requirement.unwrap_or_default(),
                 };
-                crate::inspections::issue_for_action(
-                    db, actor, id, compound, company, &reason, &plan, settings, now,
-                )
-                .await
+                // A notice issued by an earlier try whose note was not written is found, not
+                // issued again (the action then leaves the pending list).
+                let issued: Result<Option<(String,)>> = db_read!(db, pool => sqlx::query_as(
+                    "SELECT number FROM rectifications WHERE action_id = $1").bind(id).fetch_optional(pool).await)
+                .map_err(Into::into);
+                match issued {
+                    Ok(Some((number,))) => Ok(number),
+                    Ok(None) => {
+                        crate::inspections::issue_for_action(
+                            db, actor, id, compound, company, &reason, &plan, settings, now,
+                        )
+                        .await
+                    }
+                    Err(e) => Err(e),
+                }
                 .map(|number| {
                     (
                         "done",

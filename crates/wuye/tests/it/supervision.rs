@@ -988,3 +988,50 @@ storage_test!(a_month_closes_with_its_actions_or_not_at_all, |t| {
         ]
     );
 });
+
+storage_test!(
+    a_notice_issued_for_an_action_whose_note_failed_is_found_not_issued_again,
+    |t| {
+        bottom_fixture(t).await;
+        let db = &t.db;
+        let admin = staff(t, "admin", Role::CityAdmin, "370700").await;
+        let s = Settings::shipped();
+        let notices = || async {
+            let (n,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
+            "SELECT count(*) FROM rectifications WHERE action_id IS NOT NULL").fetch_one(pool).await)
+            .unwrap();
+            n
+        };
+        // The notice is issued at the close, but its action cannot be marked done.
+        poison(
+            db,
+            "assessment_actions",
+            "UPDATE",
+            "NEW.kind = 'rectification' AND NEW.state = 'done'",
+        )
+        .await;
+        let closed = datetime!(2026-11-12 02:00 UTC);
+        let r = assessment::run(db, &admin, Period::parse("2026-10").unwrap(), true, &s, closed)
+            .await
+            .unwrap();
+        assert!(
+            actions_of(t, r.run_id)
+                .await
+                .contains(&pair("rectification", "pending"))
+        );
+        assert_eq!(notices().await, 1);
+        // Mended, the sweep finds the notice and marks the action done; nothing is issued twice.
+        mend(db, "assessment_actions").await;
+        for _ in 0..2 {
+            supervision::sweep(db, &s, closed + time::Duration::days(1))
+                .await
+                .unwrap();
+        }
+        assert!(
+            actions_of(t, r.run_id)
+                .await
+                .contains(&pair("rectification", "done"))
+        );
+        assert_eq!(notices().await, 1);
+    }
+);
