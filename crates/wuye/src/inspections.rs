@@ -1790,12 +1790,11 @@ pub async fn figures(
         .bind(from).bind(to).bind(lo).bind(hi).fetch_one(pool).await)?;
     let start = from.midnight().assume_offset(CST).to_offset(UtcOffset::UTC);
     let end = deadline_end(to);
-    // A response is in time by the deadline the notice was issued with (the one in force when
-    // it first responded: only a rejection, after a response, sets a new one).
-    let notices: Vec<(String, Date, Option<OffsetDateTime>, i64)> = db_read!(db, pool => sqlx::query_as(
-        "SELECT r.state, coalesce((SELECT min(e.deadline) FROM rectification_events e WHERE e.rectification_id = r.id AND e.action = 'issue'), r.deadline), \
-         r.first_response_at, r.supervision_level FROM rectifications r JOIN compounds c ON c.id = r.compound_id \
-         WHERE r.issued_at >= $1 AND r.issued_at < $2 AND c.region_code BETWEEN $3 AND $4")
+    let q = format!(
+        "SELECT r.state, {ISSUED_DEADLINE}, r.first_response_at, r.supervision_level FROM rectifications r \
+         JOIN compounds c ON c.id = r.compound_id WHERE r.issued_at >= $1 AND r.issued_at < $2 AND c.region_code BETWEEN $3 AND $4"
+    );
+    let notices: Vec<(String, Date, Option<OffsetDateTime>, i64)> = db_read!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(q))
         .bind(start).bind(end).bind(lo).bind(hi).fetch_all(pool).await)?;
     let mut f = Figures {
         region_code: region.map(RegionCode::as_i64),
@@ -1872,17 +1871,28 @@ pub async fn assessment_facts(
     Ok(rows)
 }
 
-/// The notices whose deadline fell in `[starts_on, ends_on]` with no response by it (24:00
-/// China time of the deadline), withdrawn ones excepted: `(compound_id, company_id)` per
-/// notice, by notice id. A late response is still late.
+/// The deadline a notice `r` was issued with: its first response is in time or late by it
+/// (the deadline in force when it first responded: only a rejection, after a response, sets a
+/// new one). Notices from before the issue event carried the deadline fall back on theirs.
+const ISSUED_DEADLINE: &str = "coalesce((SELECT min(e.deadline) FROM rectification_events e \
+    WHERE e.rectification_id = r.id AND e.action = 'issue'), r.deadline)";
+
+/// The notices whose deadline (the one they were issued with) fell in `[starts_on, ends_on]`
+/// with no response by it (24:00 China time of the deadline), withdrawn ones excepted:
+/// `(compound_id, company_id)` per notice, by notice id. A late response is still late, also
+/// when a rejection later set a new deadline.
 pub async fn overdue_notices(
     db: &Db,
     starts_on: Date,
     ends_on: Date,
 ) -> Result<Vec<(i64, i64)>, InspectionError> {
-    let rows: Vec<(i64, i64, Date, Option<OffsetDateTime>)> = db_read!(db, pool => sqlx::query_as(
-        "SELECT compound_id, company_id, deadline, first_response_at FROM rectifications \
-         WHERE state <> 'withdrawn' AND deadline BETWEEN $1 AND $2 ORDER BY id")
+    let q = format!(
+        "SELECT compound_id, company_id, issued_deadline, first_response_at FROM \
+         (SELECT r.id, r.compound_id, r.company_id, r.first_response_at, {ISSUED_DEADLINE} AS issued_deadline \
+          FROM rectifications r WHERE r.state <> 'withdrawn') n \
+         WHERE issued_deadline BETWEEN $1 AND $2 ORDER BY id"
+    );
+    let rows: Vec<(i64, i64, Date, Option<OffsetDateTime>)> = db_read!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(q))
         .bind(starts_on).bind(ends_on).fetch_all(pool).await)?;
     Ok(rows
         .into_iter()

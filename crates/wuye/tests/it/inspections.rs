@@ -818,6 +818,12 @@ storage_test!(the_figures_count_each_notice_by_what_became_of_it, |t| {
             .supervision_level
     };
     assert_eq!((level(ignored).await, level(late).await), (1, 1));
+    // The assessment's overdue notices: the ignored one and the late one, whose rejection set
+    // a later deadline (its late response is still late).
+    let overdue = inspections::overdue_notices(db, date!(2026 - 11 - 01), date!(2026 - 11 - 30))
+        .await
+        .unwrap();
+    assert_eq!(overdue.len(), 2, "{overdue:?}");
 });
 
 storage_test!(the_figures_line, |t| {
