@@ -417,8 +417,8 @@ fn scheme_text(bytes: &[u8], file_name: &str) -> Result<String, CreditError> {
         let t = crate::io::table::read_table(bytes, file_name)
             .map_err(|e| CreditError::Scheme(vec![file_error(&e)]))?;
         // Each row goes on the line of its row in the sheet (blank records stand in for the
-        // rows above the headers and the blank rows, which the parser skips), so that an error
-        // names the row a person sees in the spreadsheet.
+        // rows above the headers and the blank rows, which the parser skips; a cell's line
+        // breaks become spaces), so that an error names the row a person sees in the sheet.
         let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
         let mut line = 0;
         let rows = std::iter::once((t.header_row, t.headers)).chain(t.rows);
@@ -428,7 +428,8 @@ fn scheme_text(bytes: &[u8], file_name: &str) -> Result<String, CreditError> {
                     .map_err(|e| CreditError::Db(DbError::Unsupported(e.to_string())))?;
                 line += 1;
             }
-            w.write_record(&cells)
+            // A line break typed in a cell (Alt+Enter) would take a line of its own.
+            w.write_record(cells.iter().map(|c| c.replace(['\r', '\n'], " ")))
                 .map_err(|e| CreditError::Db(DbError::Unsupported(e.to_string())))?;
             line = row;
         }

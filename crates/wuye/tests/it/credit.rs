@@ -1373,8 +1373,9 @@ storage_test!(a_district_scheme_takes_precedence_over_the_citys, |t| {
 storage_test!(a_scheme_workbook_error_names_the_row_of_the_sheet, |t| {
     seed(&t.db).await;
     let (_, admin) = staff(t, "admin", Role::CityAdmin, "370700").await;
-    // The default scheme in a workbook whose headers are on row 2, with a blank row after
-    // the fourth line and a bad AAA threshold, which lands on row 7 of the sheet.
+    // The default scheme in a workbook whose headers are on row 2, with a line break typed in
+    // the scheme's name, a blank row after the fourth line and a bad AAA threshold, which
+    // lands on row 7 of the sheet.
     let csv = include_str!("../../../wuye-model/data/credit-default.csv")
         .replace("grade,AAA,AAA,AAA,85.00,,", "grade,AAA,AAA,AAA,8x.00,,");
     let mut wb = rust_xlsxwriter::Workbook::new();
@@ -1382,7 +1383,8 @@ storage_test!(a_scheme_workbook_error_names_the_row_of_the_sheet, |t| {
     let mut row = 1u32;
     for (i, line) in csv.lines().enumerate() {
         for (c, v) in line.split(',').enumerate() {
-            ws.write_string(row, c as u16, v).unwrap();
+            let v = v.replace("信用等级（默认）", "信用等级\r\n（默认）");
+            ws.write_string(row, c as u16, &v).unwrap();
         }
         row += if i == 3 { 2 } else { 1 };
     }
