@@ -3572,6 +3572,43 @@ mod tests {
     }
 
     #[test]
+    fn round_div_rounds_half_away_from_zero_for_every_sign() {
+        for (num, den, q) in [
+            (5, 2, 3),
+            (-5, 2, -3),
+            (5, -2, -3),
+            (-5, -2, 3),
+            (7, 2, 4),
+            (-1, 2, -1),
+            (1, 3, 0),
+            (-1, 3, 0),
+            (2, 3, 1),
+            (-2, 3, -1),
+            (6, 3, 2),
+            (0, 7, 0),
+            (9, 0, 0),
+            (i128::MAX, 1, i128::MAX),
+            (i128::MAX, 2, i128::MAX / 2 + 1),
+            (i128::MIN + 1, 1, i128::MIN + 1),
+            (i128::MAX, i128::MAX, 1),
+            (i128::MAX / 2, i128::MAX, 0),
+            (i128::MAX / 2 + 1, i128::MAX, 1),
+        ] {
+            assert_eq!(round_div(num, den), q, "{num} / {den}");
+            // The formula it replaced (which overflowed at the ends) agrees on ordinary values.
+            if den != 0 && num.abs() < 1 << 100 && den.abs() < 1 << 100 {
+                let (n, d) = if den < 0 { (-num, -den) } else { (num, den) };
+                let old = if n >= 0 {
+                    (2 * n + d) / (2 * d)
+                } else {
+                    -((2 * -n + d) / (2 * d))
+                };
+                assert_eq!(q, old, "{num} / {den}");
+            }
+        }
+    }
+
+    #[test]
     fn absurd_counts_saturate_instead_of_panicking() {
         // Every count at its largest: each item still has a value in 0..=10000 (a debug build
         // panicked on the overflow; a release build wrapped the sign).
