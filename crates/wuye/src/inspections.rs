@@ -1050,6 +1050,46 @@ async fn insert_notice(
 /// §5): the items below the district mean as its requirement, the planned working days to its
 /// deadline, issued for the compound's district. Returns its number; the company is told.
 #[allow(clippy::too_many_arguments)]
+/// Tells the company of the notice a bottom place's action issued.
+async fn tell_of_action_notice(
+    db: &Db,
+    company_id: i64,
+    number: &str,
+    deadline: Date,
+    now: OffsetDateTime,
+) -> Result<(), DbError> {
+    crate::notify::company(
+        db,
+        company_id,
+        "rectification_issued",
+        &format!("收到限期整改通知书 {number}（考核末位），请于 {deadline} 24:00 前整改并回复"),
+        &format!("Rectification notice {number} received (bottom place in the assessment): rectify and respond by 24:00 on {deadline}"),
+        now,
+    )
+    .await
+}
+
+/// The notice an earlier try issued for action `action_id`, if any: its number, once the
+/// company is told of it (an earlier try may have stopped between the notice and the telling).
+pub(crate) async fn notice_of_action(
+    db: &Db,
+    action_id: i64,
+    now: OffsetDateTime,
+) -> Result<Option<String>, InspectionError> {
+    let row: Option<(String, i64, Date)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT number, company_id, deadline FROM rectifications WHERE action_id = $1").bind(action_id).fetch_optional(pool).await)?;
+    let Some((number, company, deadline)) = row else {
+        return Ok(None);
+    };
+    let (told,): (i64,) = db_read!(db, pool => sqlx::query_as(
+        "SELECT count(*) FROM notifications WHERE kind = 'rectification_issued' AND text_en LIKE $1")
+        .bind(format!("Rectification notice {number} received%")).fetch_one(pool).await)?;
+    if told == 0 {
+        tell_of_action_notice(db, company, &number, deadline, now).await?;
+    }
+    Ok(Some(number))
+}
+
 pub(crate) async fn issue_for_action(
     db: &Db,
     actor: &Actor,
@@ -1087,15 +1127,7 @@ pub(crate) async fn issue_for_action(
     .ok_or_else(|| refused("the notice could not be written", "整改通知未能写入"))?;
     let (number,): (String,) = db_read!(db, pool => sqlx::query_as("SELECT number FROM rectifications WHERE id = $1")
         .bind(id).fetch_one(pool).await)?;
-    crate::notify::company(
-        db,
-        company_id,
-        "rectification_issued",
-        &format!("收到限期整改通知书 {number}（考核末位），请于 {deadline} 24:00 前整改并回复"),
-        &format!("Rectification notice {number} received (bottom place in the assessment): rectify and respond by 24:00 on {deadline}"),
-        now,
-    )
-    .await?;
+    tell_of_action_notice(db, company_id, &number, deadline, now).await?;
     auth::audit(
         db,
         actor,

@@ -334,13 +334,10 @@ pub async fn open_from_close(
                         .unwrap_or(settings.assessment.notice_days),
                     requirement: requirement.unwrap_or_default(),
                 };
-                // A notice issued by an earlier try whose note was not written is found, not
-                // issued again (the action then leaves the pending list).
-                let issued: Result<Option<(String,)>> = db_read!(db, pool => sqlx::query_as(
-                    "SELECT number FROM rectifications WHERE action_id = $1").bind(id).fetch_optional(pool).await)
-                .map_err(Into::into);
-                match issued {
-                    Ok(Some((number,))) => Ok(number),
+                // A notice issued by an earlier try whose note was not written is found (and
+                // the company told of it if it was not), not issued again.
+                match crate::inspections::notice_of_action(db, id, now).await {
+                    Ok(Some(number)) => Ok(number),
                     Ok(None) => {
                         crate::inspections::issue_for_action(
                             db, actor, id, compound, company, &reason, &plan, settings, now,
