@@ -1046,10 +1046,6 @@ async fn insert_notice(
     }
 }
 
-/// Issues the notice of a bottom place's `rectification` action (no inspection; docs/assessment.md
-/// §5): the items below the district mean as its requirement, the planned working days to its
-/// deadline, issued for the compound's district. Returns its number; the company is told.
-#[allow(clippy::too_many_arguments)]
 /// Tells the company of the notice a bottom place's action issued.
 async fn tell_of_action_notice(
     db: &Db,
@@ -1090,6 +1086,10 @@ pub(crate) async fn notice_of_action(
     Ok(Some(number))
 }
 
+/// Issues the notice of a bottom place's `rectification` action (no inspection; docs/assessment.md
+/// §5): the items below the district mean as its requirement, the planned working days to its
+/// deadline, issued for the compound's district. Returns its number; the company is told.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn issue_for_action(
     db: &Db,
     actor: &Actor,
