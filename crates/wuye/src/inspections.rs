@@ -985,10 +985,13 @@ struct NoticeRow<'a> {
     issuing: i64,
     deadline: Date,
     requirement: &'a str,
+    /// What the company is told, from the notice's number and deadline: (zh, en). Written in
+    /// the notice's transaction, so a notice is never issued untold.
+    tell: fn(&str, Date) -> (String, String),
 }
 
-/// Writes a notice with the next number of its district and year, its first timeline entry,
-/// and claims `findings` for it in the same transaction (two notices issued at once cannot
+/// Writes a notice with the next number of its district and year, its first timeline entry and
+/// the company's notification, and claims `findings` for it in the same transaction (two notices issued at once cannot
 /// both take a finding). `None` when a finding could not be claimed. A number taken by a
 /// concurrent issue is retried with the next one.
 async fn insert_notice(
@@ -1029,6 +1032,9 @@ async fn insert_notice(
             sqlx::query("INSERT INTO rectification_events (rectification_id, at, actor_user_id, actor, action, from_state, to_state, deadline, note) \
                 VALUES ($1, $2, $3, $4, 'issue', NULL, 'issued', $5, $6)")
                 .bind(id).bind(now).bind(actor.user_id).bind(&login).bind(n.deadline).bind(n.requirement).execute(&mut *tx).await?;
+            let (zh, en) = (n.tell)(&number, n.deadline);
+            sqlx::query(crate::notify::TO_COMPANY).bind(n.company_id).bind("rectification_issued").bind(zh).bind(en).bind(now).bind(false)
+                .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(Some(id))
         }.await);
@@ -1046,44 +1052,11 @@ async fn insert_notice(
     }
 }
 
-/// Tells the company of the notice a bottom place's action issued.
-async fn tell_of_action_notice(
-    db: &Db,
-    company_id: i64,
-    number: &str,
-    deadline: Date,
-    now: OffsetDateTime,
-) -> Result<(), DbError> {
-    crate::notify::company(
-        db,
-        company_id,
-        "rectification_issued",
-        &format!("收到限期整改通知书 {number}（考核末位），请于 {deadline} 24:00 前整改并回复"),
-        &format!("Rectification notice {number} received (bottom place in the assessment): rectify and respond by 24:00 on {deadline}"),
-        now,
-    )
-    .await
-}
-
-/// The notice an earlier try issued for action `action_id`, if any: its number, once the
-/// company is told of it (an earlier try may have stopped between the notice and the telling).
-pub(crate) async fn notice_of_action(
-    db: &Db,
-    action_id: i64,
-    now: OffsetDateTime,
-) -> Result<Option<String>, InspectionError> {
-    let row: Option<(String, i64, Date)> = db_read!(db, pool => sqlx::query_as(
-        "SELECT number, company_id, deadline FROM rectifications WHERE action_id = $1").bind(action_id).fetch_optional(pool).await)?;
-    let Some((number, company, deadline)) = row else {
-        return Ok(None);
-    };
-    let (told,): (i64,) = db_read!(db, pool => sqlx::query_as(
-        "SELECT count(*) FROM notifications WHERE kind = 'rectification_issued' AND text_en LIKE $1")
-        .bind(format!("Rectification notice {number} received%")).fetch_one(pool).await)?;
-    if told == 0 {
-        tell_of_action_notice(db, company, &number, deadline, now).await?;
-    }
-    Ok(Some(number))
+/// The number of the notice an earlier try issued for action `action_id`, if any.
+pub(crate) async fn notice_of_action(db: &Db, action_id: i64) -> Result<Option<String>, InspectionError> {
+    let row: Option<(String,)> = db_read!(db, pool => sqlx::query_as(
+        "SELECT number FROM rectifications WHERE action_id = $1").bind(action_id).fetch_optional(pool).await)?;
+    Ok(row.map(|(n,)| n))
 }
 
 /// Issues the notice of a bottom place's `rectification` action (no inspection; docs/assessment.md
@@ -1119,6 +1092,12 @@ pub(crate) async fn issue_for_action(
             issuing,
             deadline,
             requirement: &requirement,
+            tell: |number, deadline| {
+                (
+                    format!("收到限期整改通知书 {number}（考核末位），请于 {deadline} 24:00 前整改并回复"),
+                    format!("Rectification notice {number} received (bottom place in the assessment): rectify and respond by 24:00 on {deadline}"),
+                )
+            },
         },
         &[],
         now,
@@ -1127,7 +1106,6 @@ pub(crate) async fn issue_for_action(
     .ok_or_else(|| refused("the notice could not be written", "整改通知未能写入"))?;
     let (number,): (String,) = db_read!(db, pool => sqlx::query_as("SELECT number FROM rectifications WHERE id = $1")
         .bind(id).fetch_one(pool).await)?;
-    tell_of_action_notice(db, company_id, &number, deadline, now).await?;
     auth::audit(
         db,
         actor,
@@ -1209,6 +1187,14 @@ pub async fn issue(
             issuing,
             deadline,
             requirement: &requirement,
+            tell: |number, deadline| {
+                (
+                    format!("收到限期整改通知书 {number}，请于 {deadline} 24:00 前整改并回复"),
+                    format!(
+                        "Rectification notice {number} received: rectify and respond by 24:00 on {deadline}"
+                    ),
+                )
+            },
         },
         &new.finding_ids,
         now,
@@ -1224,15 +1210,6 @@ pub async fn issue(
     let now = db_time(now);
     let detail = get_notice(db, actor, id).await?;
     let number = &detail.notice.number;
-    crate::notify::company(
-        db,
-        company_id,
-        "rectification_issued",
-        &format!("收到限期整改通知书 {number}，请于 {deadline} 24:00 前整改并回复"),
-        &format!("Rectification notice {number} received: rectify and respond by 24:00 on {deadline}"),
-        now,
-    )
-    .await?;
     auth::audit(db, actor, "rectification.issue", "rectification", &id.to_string(), None,
         Some(serde_json::json!({"number": number, "deadline": deadline.to_string(), "findings": new.finding_ids})), now).await?;
     Ok(detail)

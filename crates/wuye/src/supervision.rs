@@ -334,9 +334,9 @@ pub async fn open_from_close(
                         .unwrap_or(settings.assessment.notice_days),
                     requirement: requirement.unwrap_or_default(),
                 };
-                // A notice issued by an earlier try whose note was not written is found (and
-                // the company told of it if it was not), not issued again.
-                match crate::inspections::notice_of_action(db, id, now).await {
+                // A notice issued by an earlier try whose note was not written is found, not
+                // issued again (the company was told with it, in its transaction).
+                match crate::inspections::notice_of_action(db, id).await {
                     Ok(Some(number)) => Ok(number),
                     Ok(None) => {
                         crate::inspections::issue_for_action(

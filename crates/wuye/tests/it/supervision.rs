@@ -1036,45 +1036,48 @@ storage_test!(
     }
 );
 
-storage_test!(
-    a_company_not_told_of_its_action_notice_is_told_by_the_retry,
-    |t| {
-        bottom_fixture(t).await;
-        let db = &t.db;
-        let admin = staff(t, "admin", Role::CityAdmin, "370700").await;
-        // The bottom place is 宏达's; one of its accounts reads the notices.
-        staff(t, "hongda", Role::CompanyAdmin, "91110108551385082Q").await;
-        let s = Settings::shipped();
-        let told = || async {
-            let (n,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
+storage_test!(a_notice_is_never_issued_untold, |t| {
+    bottom_fixture(t).await;
+    let db = &t.db;
+    let admin = staff(t, "admin", Role::CityAdmin, "370700").await;
+    // The bottom place is 宏达's; one of its accounts reads the notices.
+    staff(t, "hongda", Role::CompanyAdmin, "91110108551385082Q").await;
+    let s = Settings::shipped();
+    let told = || async {
+        let (n,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
             "SELECT count(*) FROM notifications WHERE kind = 'rectification_issued'").fetch_one(pool).await)
-            .unwrap();
-            n
-        };
-        // The notice is written at the close, but the company cannot be told.
-        poison(db, "notifications", "INSERT", "NEW.kind = 'rectification_issued'").await;
-        let closed = datetime!(2026-11-12 02:00 UTC);
-        let r = assessment::run(db, &admin, Period::parse("2026-10").unwrap(), true, &s, closed)
+        .unwrap();
+        n
+    };
+    let notices = || async {
+        let (n,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
+                "SELECT count(*) FROM rectifications").fetch_one(pool).await)
+        .unwrap();
+        n
+    };
+    // The company cannot be told at the close: the notice is not issued either.
+    poison(db, "notifications", "INSERT", "NEW.kind = 'rectification_issued'").await;
+    let closed = datetime!(2026-11-12 02:00 UTC);
+    let r = assessment::run(db, &admin, Period::parse("2026-10").unwrap(), true, &s, closed)
+        .await
+        .unwrap();
+    assert!(
+        actions_of(t, r.run_id)
+            .await
+            .contains(&pair("rectification", "pending"))
+    );
+    assert_eq!((notices().await, told().await), (0, 0));
+    // Mended, the retry issues it and tells the company, once, and the action is done.
+    mend(db, "notifications").await;
+    for _ in 0..2 {
+        supervision::sweep(db, &s, closed + time::Duration::days(1))
             .await
             .unwrap();
-        assert!(
-            actions_of(t, r.run_id)
-                .await
-                .contains(&pair("rectification", "pending"))
-        );
-        assert_eq!(told().await, 0);
-        // Mended, the retry tells it, once, and the action is done.
-        mend(db, "notifications").await;
-        for _ in 0..2 {
-            supervision::sweep(db, &s, closed + time::Duration::days(1))
-                .await
-                .unwrap();
-        }
-        assert!(
-            actions_of(t, r.run_id)
-                .await
-                .contains(&pair("rectification", "done"))
-        );
-        assert_eq!(told().await, 1);
     }
-);
+    assert!(
+        actions_of(t, r.run_id)
+            .await
+            .contains(&pair("rectification", "done"))
+    );
+    assert_eq!((notices().await, told().await), (1, 1));
+});
