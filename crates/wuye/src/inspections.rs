@@ -1397,6 +1397,25 @@ pub async fn act(
         .bind_i64(id)
         .push(" AND state = ")
         .bind_text(from.clone());
+    // The other side is told in the step's own transaction: the issuer of a response, the
+    // company of the rest, and, when a second rejection raised supervision, the new authority.
+    let number = &n.number;
+    let (szh, sen) = state_label(to);
+    let zh = format!("整改通知 {number}：{szh}");
+    let en = format!("Rectification notice {number}: {sen}");
+    let kind = if step.action == "respond" {
+        "rectification_responded".to_owned()
+    } else {
+        format!("rectification_{}", step.action)
+    };
+    let escalated = raised.map(|(level, region)| {
+        let (lzh, len) = crate::notify::level_label(level);
+        (
+            region,
+            format!("整改通知 {number} 第二次驳回，已升级为{lzh}（{level} 级）"),
+            format!("Rectification notice {number} was rejected a second time and escalated to {len} (level {level})"),
+        )
+    });
     let done: bool = db_run!(db, pool => async {
         let mut tx = pool.begin().await?;
         let q = bind_params!(sqlx::query(sqlx::AssertSqlSafe(u.text.clone())), u.params);
@@ -1408,6 +1427,17 @@ pub async fn act(
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(id).bind(now).bind(actor.user_id).bind(&login).bind(&step.action).bind(&from).bind(to).bind(deadline).bind(&note)
             .execute(&mut *tx).await?;
+        if step.action == "respond" {
+            sqlx::query(crate::notify::TO_REGION).bind(n.issuing_region_code).bind(&kind).bind(&zh).bind(&en).bind(now)
+                .execute(&mut *tx).await?;
+        } else {
+            sqlx::query(crate::notify::TO_COMPANY).bind(n.company_id).bind(&kind).bind(&zh).bind(&en).bind(now).bind(false)
+                .execute(&mut *tx).await?;
+        }
+        if let Some((region, zh, en)) = &escalated {
+            sqlx::query(crate::notify::TO_REGION).bind(region).bind("rectification_escalated").bind(zh).bind(en).bind(now)
+                .execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }.await)?;
@@ -1417,44 +1447,9 @@ pub async fn act(
             "通知状态已变化，请刷新",
         ));
     }
-    let number = &n.number;
-    let (szh, sen) = state_label(to);
-    let zh = format!("整改通知 {number}：{szh}");
-    let en = format!("Rectification notice {number}: {sen}");
-    if step.action == "respond" {
-        crate::notify::region(
-            db,
-            n.issuing_region_code,
-            "rectification_responded",
-            &zh,
-            &en,
-            now,
-        )
-        .await?;
-    } else {
-        crate::notify::company(
-            db,
-            n.company_id,
-            &format!("rectification_{}", step.action),
-            &zh,
-            &en,
-            now,
-        )
-        .await?;
-    }
-    // A second rejection raised supervision: the new authority hears of it, and the level's
-    // follow-up (an interview at 2, a credit record at 3) happens as when the sweep raises it.
-    if let Some((level, region)) = raised {
-        let (lzh, len) = crate::notify::level_label(level);
-        crate::notify::region(
-            db,
-            region,
-            "rectification_escalated",
-            &format!("整改通知 {number} 第二次驳回，已升级为{lzh}（{level} 级）"),
-            &format!("Rectification notice {number} was rejected a second time and escalated to {len} (level {level})"),
-            now,
-        )
-        .await?;
+    // A second rejection raised supervision: the level's follow-up (an interview at 2, a
+    // credit record at 3) happens as when the sweep raises it.
+    if let Some((level, _)) = raised {
         let notice = FollowUp {
             id,
             number: number.clone(),
