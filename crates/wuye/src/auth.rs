@@ -578,18 +578,81 @@ pub async fn audit(
     after: Option<serde_json::Value>,
     now: OffsetDateTime,
 ) -> Result<(), DbError> {
-    let now = crate::clock::db_time(now);
-    let sql = "INSERT INTO audit_log (at, actor_user_id, actor, ip, action, entity, entity_id, before, after) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-    let actor_label = if actor.login.is_empty() {
-        "anonymous".to_owned()
-    } else {
-        actor.login.clone()
-    };
-    db_run!(db, pool => sqlx::query(sql).bind(now).bind(actor.user_id).bind(actor_label).bind(&actor.ip).bind(action).bind(entity)
-        .bind(entity_id).bind(before.map(|v| v.to_string())).bind(after.map(|v| v.to_string())).execute(pool).await.map(|_| ()))?;
-    tracing::info!(audit.action = action, audit.entity = entity, audit.entity_id = entity_id, actor = %display_login(&actor.login), "audit");
+    let row = AuditRow::new(actor, action, entity, entity_id, before, after, now);
+    db_run!(db, pool => crate::bind_audit!(sqlx::query(AuditRow::INSERT), row).execute(pool).await.map(|_| ()))?;
+    row.logged();
     Ok(())
+}
+
+/// One audit entry, for a change that writes it in its own transaction (so that a change never
+/// stands unaudited, nor is reported failed once made): `bind_audit!(sqlx::query(AuditRow::INSERT),
+/// row)` on the transaction, then [`AuditRow::logged`] after the commit.
+pub struct AuditRow {
+    pub(crate) at: OffsetDateTime,
+    pub(crate) user_id: Option<i64>,
+    pub(crate) actor: String,
+    login: String,
+    pub(crate) ip: String,
+    pub(crate) action: String,
+    pub(crate) entity: String,
+    pub(crate) entity_id: String,
+    pub(crate) before: Option<String>,
+    pub(crate) after: Option<String>,
+}
+
+/// Binds an [`AuditRow`] into a query of [`AuditRow::INSERT`], on either engine (inside
+/// `db_run!`, whose body is written once for both).
+#[macro_export]
+macro_rules! bind_audit {
+    ($q:expr, $row:expr) => {
+        $q.bind($row.at)
+            .bind($row.user_id)
+            .bind(&$row.actor)
+            .bind(&$row.ip)
+            .bind(&$row.action)
+            .bind(&$row.entity)
+            .bind(&$row.entity_id)
+            .bind(&$row.before)
+            .bind(&$row.after)
+    };
+}
+
+impl AuditRow {
+    pub const INSERT: &str = "INSERT INTO audit_log (at, actor_user_id, actor, ip, action, entity, entity_id, before, after) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        actor: &Actor,
+        action: &str,
+        entity: &str,
+        entity_id: &str,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            at: crate::clock::db_time(now),
+            user_id: actor.user_id,
+            actor: if actor.login.is_empty() {
+                "anonymous".to_owned()
+            } else {
+                actor.login.clone()
+            },
+            login: actor.login.clone(),
+            ip: actor.ip.clone(),
+            action: action.to_owned(),
+            entity: entity.to_owned(),
+            entity_id: entity_id.to_owned(),
+            before: before.map(|v| v.to_string()),
+            after: after.map(|v| v.to_string()),
+        }
+    }
+
+    /// The log line of the entry, once its transaction committed.
+    pub fn logged(&self) {
+        tracing::info!(audit.action = %self.action, audit.entity = %self.entity, audit.entity_id = %self.entity_id, actor = %display_login(&self.login), "audit");
+    }
 }
 
 /// One line of the audit log.

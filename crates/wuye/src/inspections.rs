@@ -1416,6 +1416,15 @@ pub async fn act(
             format!("Rectification notice {number} was rejected a second time and escalated to {len} (level {level})"),
         )
     });
+    let audited = auth::AuditRow::new(
+        actor,
+        &format!("rectification.{}", step.action),
+        "rectification",
+        &id.to_string(),
+        Some(serde_json::json!({"state": from})),
+        Some(serde_json::json!({"state": to, "note": note})),
+        now,
+    );
     let done: bool = db_run!(db, pool => async {
         let mut tx = pool.begin().await?;
         let q = bind_params!(sqlx::query(sqlx::AssertSqlSafe(u.text.clone())), u.params);
@@ -1438,6 +1447,7 @@ pub async fn act(
             sqlx::query(crate::notify::TO_REGION).bind(region).bind("rectification_escalated").bind(zh).bind(en).bind(now)
                 .execute(&mut *tx).await?;
         }
+        crate::bind_audit!(sqlx::query(auth::AuditRow::INSERT), audited).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(true)
     }.await)?;
@@ -1459,17 +1469,7 @@ pub async fn act(
         };
         follow_up(db, &notice, level, "rejected twice / 二次驳回", true, now).await;
     }
-    auth::audit(
-        db,
-        actor,
-        &format!("rectification.{}", step.action),
-        "rectification",
-        &id.to_string(),
-        Some(serde_json::json!({"state": from})),
-        Some(serde_json::json!({"state": to, "note": note})),
-        now,
-    )
-    .await?;
+    audited.logged();
     get_notice(db, actor, id).await
 }
 

@@ -436,35 +436,43 @@ storage_test!(a_notice_that_cannot_escalate_does_not_hold_up_the_others, |t| {
     assert_eq!((level(first).await, level(second).await), (1, 1));
 });
 
-storage_test!(a_response_is_recorded_with_its_notification_or_not_at_all, |t| {
-    seed(&t.db).await;
-    let db = &t.db;
-    let s = Settings::shipped();
-    let street = staff(t, "street", Role::StreetOfficer, "370705001").await;
-    let anju = staff(t, "anju", Role::CompanyAdmin, "91350100M000100Y43").await;
-    let (i, ids) = inspected(t, &street, &["serious"]).await;
-    let id = notice(t, &street, i, ids, None).await;
-    let state = || async {
-        let n = inspections::get_notice(db, &street, id).await.unwrap().notice;
-        let (told,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
+storage_test!(
+    a_response_is_recorded_with_its_notification_and_audit_or_not_at_all,
+    |t| {
+        seed(&t.db).await;
+        let db = &t.db;
+        let s = Settings::shipped();
+        let street = staff(t, "street", Role::StreetOfficer, "370705001").await;
+        let anju = staff(t, "anju", Role::CompanyAdmin, "91350100M000100Y43").await;
+        let (i, ids) = inspected(t, &street, &["serious"]).await;
+        let id = notice(t, &street, i, ids, None).await;
+        let state = || async {
+            let n = inspections::get_notice(db, &street, id).await.unwrap().notice;
+            let (told,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
             "SELECT count(*) FROM notifications WHERE kind = 'rectification_responded'").fetch_one(pool).await).unwrap();
-        (n.state, told)
-    };
-    // The issuer cannot be told: the response is not recorded either.
-    poison(
-        db,
-        "notifications",
-        "INSERT",
-        "NEW.kind = 'rectification_responded'",
-    )
-    .await;
-    let respond = step("respond", "已清理");
-    assert!(inspections::act(db, &anju, id, &respond, &s, T0).await.is_err());
-    assert_eq!(state().await, ("issued".to_owned(), 0));
-    mend(db, "notifications").await;
-    inspections::act(db, &anju, id, &respond, &s, T0).await.unwrap();
-    assert_eq!(state().await, ("responded".to_owned(), 1));
-});
+            (n.state, told)
+        };
+        // The issuer cannot be told: the response is not recorded either.
+        poison(
+            db,
+            "notifications",
+            "INSERT",
+            "NEW.kind = 'rectification_responded'",
+        )
+        .await;
+        let respond = step("respond", "已清理");
+        assert!(inspections::act(db, &anju, id, &respond, &s, T0).await.is_err());
+        assert_eq!(state().await, ("issued".to_owned(), 0));
+        mend(db, "notifications").await;
+        // Nor without its audit entry.
+        poison(db, "audit_log", "INSERT", "NEW.action = 'rectification.respond'").await;
+        assert!(inspections::act(db, &anju, id, &respond, &s, T0).await.is_err());
+        assert_eq!(state().await, ("issued".to_owned(), 0));
+        mend(db, "audit_log").await;
+        inspections::act(db, &anju, id, &respond, &s, T0).await.unwrap();
+        assert_eq!(state().await, ("responded".to_owned(), 1));
+    }
+);
 
 storage_test!(a_notice_is_issued_with_its_notification_or_not_at_all, |t| {
     seed(&t.db).await;
