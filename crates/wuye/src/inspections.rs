@@ -988,10 +988,13 @@ struct NoticeRow<'a> {
     /// What the company is told, from the notice's number and deadline: (zh, en). Written in
     /// the notice's transaction, so a notice is never issued untold.
     tell: fn(&str, Date) -> (String, String),
+    /// The audit entry's details (its number is added), written in the same transaction.
+    audit: serde_json::Value,
 }
 
 /// Writes a notice with the next number of its district and year, its first timeline entry and
-/// the company's notification, and claims `findings` for it in the same transaction (two notices issued at once cannot
+/// the company's notification and the audit entry, and claims `findings` for it in the same
+/// transaction (two notices issued at once cannot
 /// both take a finding). `None` when a finding could not be claimed. A number taken by a
 /// concurrent issue is retried with the next one.
 async fn insert_notice(
@@ -1002,13 +1005,28 @@ async fn insert_notice(
     now: OffsetDateTime,
 ) -> Result<Option<i64>, InspectionError> {
     let prefix = format!("ZG-{}-{}-", n.community / 1_000_000, china_date(now).year());
+    let audit = |id: i64, number: &str| {
+        let mut after = n.audit.clone();
+        if let Some(o) = after.as_object_mut() {
+            o.insert("number".into(), number.into());
+        }
+        auth::AuditRow::new(
+            actor,
+            "rectification.issue",
+            "rectification",
+            &id.to_string(),
+            None,
+            Some(after),
+            now,
+        )
+    };
     let now = db_time(now);
     let escalate_at = deadline_end(n.deadline);
     let login = actor.login.clone();
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let res: Result<Option<i64>, sqlx::Error> = db_run!(db, pool => async {
+        let res: Result<Option<(i64, auth::AuditRow)>, sqlx::Error> = db_run!(db, pool => async {
             let mut tx = pool.begin().await?;
             let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM rectifications WHERE number LIKE $1")
                 .bind(format!("{prefix}%")).fetch_one(&mut *tx).await?;
@@ -1035,11 +1053,18 @@ async fn insert_notice(
             let (zh, en) = (n.tell)(&number, n.deadline);
             sqlx::query(crate::notify::TO_COMPANY).bind(n.company_id).bind("rectification_issued").bind(zh).bind(en).bind(now).bind(false)
                 .execute(&mut *tx).await?;
+            let row = audit(id, &number);
+            crate::bind_audit!(sqlx::query(auth::AuditRow::INSERT), row).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(Some(id))
+            Ok(Some((id, row)))
         }.await);
         match res {
-            Ok(id) => return Ok(id),
+            Ok(issued) => {
+                return Ok(issued.map(|(id, row)| {
+                    row.logged();
+                    id
+                }));
+            }
             Err(e) => {
                 let e = DbError::from(e);
                 // Only a number taken by a concurrent issue is retried with the next one.
@@ -1098,6 +1123,7 @@ pub(crate) async fn issue_for_action(
                     format!("Rectification notice {number} received (bottom place in the assessment): rectify and respond by 24:00 on {deadline}"),
                 )
             },
+            audit: serde_json::json!({"deadline": deadline.to_string(), "action": action_id}),
         },
         &[],
         now,
@@ -1106,17 +1132,6 @@ pub(crate) async fn issue_for_action(
     .ok_or_else(|| refused("the notice could not be written", "整改通知未能写入"))?;
     let (number,): (String,) = db_read!(db, pool => sqlx::query_as("SELECT number FROM rectifications WHERE id = $1")
         .bind(id).fetch_one(pool).await)?;
-    auth::audit(
-        db,
-        actor,
-        "rectification.issue",
-        "rectification",
-        &id.to_string(),
-        None,
-        Some(serde_json::json!({"number": number, "deadline": deadline.to_string(), "action": action_id})),
-        now,
-    )
-    .await?;
     Ok(number)
 }
 
@@ -1195,6 +1210,7 @@ pub async fn issue(
                     ),
                 )
             },
+            audit: serde_json::json!({"deadline": deadline.to_string(), "findings": new.finding_ids}),
         },
         &new.finding_ids,
         now,
@@ -1207,12 +1223,7 @@ pub async fn issue(
             "问题须属于本次检查、未撤回且未列入其他整改通知",
         )
     })?;
-    let now = db_time(now);
-    let detail = get_notice(db, actor, id).await?;
-    let number = &detail.notice.number;
-    auth::audit(db, actor, "rectification.issue", "rectification", &id.to_string(), None,
-        Some(serde_json::json!({"number": number, "deadline": deadline.to_string(), "findings": new.finding_ids})), now).await?;
-    Ok(detail)
+    get_notice(db, actor, id).await
 }
 
 /// Whether `actor` may take the step `action` on notice `n` now (docs/assessment.md §7): who —

@@ -474,39 +474,48 @@ storage_test!(
     }
 );
 
-storage_test!(a_notice_is_issued_with_its_notification_or_not_at_all, |t| {
-    seed(&t.db).await;
-    let db = &t.db;
-    let street = staff(t, "street", Role::StreetOfficer, "370705001").await;
-    staff(t, "anju", Role::CompanyAdmin, "91350100M000100Y43").await;
-    let (i, ids) = inspected(t, &street, &["serious"]).await;
-    let new = NewRectification {
-        inspection_id: i,
-        finding_ids: ids,
-        deadline: None,
-        requirement: None,
-    };
-    let counts = || async {
-        let (notices,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as("SELECT count(*) FROM rectifications").fetch_one(pool).await).unwrap();
-        let (told,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
+storage_test!(
+    a_notice_is_issued_with_its_notification_and_audit_or_not_at_all,
+    |t| {
+        seed(&t.db).await;
+        let db = &t.db;
+        let street = staff(t, "street", Role::StreetOfficer, "370705001").await;
+        staff(t, "anju", Role::CompanyAdmin, "91350100M000100Y43").await;
+        let (i, ids) = inspected(t, &street, &["serious"]).await;
+        let new = NewRectification {
+            inspection_id: i,
+            finding_ids: ids,
+            deadline: None,
+            requirement: None,
+        };
+        let counts = || async {
+            let (notices,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as("SELECT count(*) FROM rectifications").fetch_one(pool).await).unwrap();
+            let (told,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
             "SELECT count(*) FROM notifications WHERE kind = 'rectification_issued'").fetch_one(pool).await)
-        .unwrap();
-        (notices, told)
-    };
-    // The company cannot be told: the notice is not issued, and its finding stays free.
-    poison(db, "notifications", "INSERT", "NEW.kind = 'rectification_issued'").await;
-    assert!(
+            .unwrap();
+            (notices, told)
+        };
+        // The company cannot be told: the notice is not issued, and its finding stays free.
+        poison(db, "notifications", "INSERT", "NEW.kind = 'rectification_issued'").await;
+        assert!(
+            inspections::issue(db, &street, &new, &Settings::shipped(), T0)
+                .await
+                .is_err()
+        );
+        assert_eq!(counts().await, (0, 0));
+        mend(db, "notifications").await;
+        // Nor without its audit entry.
+        poison(db, "audit_log", "INSERT", "NEW.action = 'rectification.issue'").await;
+        let refused = inspections::issue(db, &street, &new, &Settings::shipped(), T0).await;
+        assert!(refused.is_err());
+        assert_eq!(counts().await, (0, 0));
+        mend(db, "audit_log").await;
         inspections::issue(db, &street, &new, &Settings::shipped(), T0)
             .await
-            .is_err()
-    );
-    assert_eq!(counts().await, (0, 0));
-    mend(db, "notifications").await;
-    inspections::issue(db, &street, &new, &Settings::shipped(), T0)
-        .await
-        .unwrap();
-    assert_eq!(counts().await, (1, 1));
-});
+            .unwrap();
+        assert_eq!(counts().await, (1, 1));
+    }
+);
 
 storage_test!(
     an_escalation_follow_up_that_failed_is_made_by_a_later_sweep,
