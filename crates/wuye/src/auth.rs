@@ -591,7 +591,6 @@ pub struct AuditRow {
     pub(crate) at: OffsetDateTime,
     pub(crate) user_id: Option<i64>,
     pub(crate) actor: String,
-    login: String,
     pub(crate) ip: String,
     pub(crate) action: String,
     pub(crate) entity: String,
@@ -621,7 +620,6 @@ impl AuditRow {
     pub const INSERT: &str = "INSERT INTO audit_log (at, actor_user_id, actor, ip, action, entity, entity_id, before, after) \
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         actor: &Actor,
         action: &str,
@@ -639,7 +637,6 @@ impl AuditRow {
             } else {
                 actor.login.clone()
             },
-            login: actor.login.clone(),
             ip: actor.ip.clone(),
             action: action.to_owned(),
             entity: entity.to_owned(),
@@ -651,7 +648,7 @@ impl AuditRow {
 
     /// The log line of the entry, once its transaction committed.
     pub fn logged(&self) {
-        tracing::info!(audit.action = %self.action, audit.entity = %self.entity, audit.entity_id = %self.entity_id, actor = %display_login(&self.login), "audit");
+        tracing::info!(audit.action = %self.action, audit.entity = %self.entity, audit.entity_id = %self.entity_id, actor = %display_login(&self.actor), "audit");
     }
 }
 

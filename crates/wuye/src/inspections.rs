@@ -631,21 +631,23 @@ pub async fn add_finding(
     for (ct, clean) in &cleaned {
         stored.push(files.put(clean, ct, now).await?);
     }
-    let now = db_time(now);
-    let id: i64 = db_run!(db, pool => async {
+    let details = serde_json::json!({"inspection_id": inspection_id, "category": new.category, "severity": new.severity, "photos": stored.len()});
+    let (id, audited): (i64, auth::AuditRow) = db_run!(db, pool => async {
         let mut tx = pool.begin().await?;
+        let at = db_time(now);
         let (id,): (i64,) = sqlx::query_as("INSERT INTO findings (inspection_id, category, severity, description, place, fixed_on_site, created_at) \
             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
-            .bind(inspection_id).bind(&new.category).bind(&new.severity).bind(&description).bind(&place).bind(new.fixed_on_site).bind(now)
+            .bind(inspection_id).bind(&new.category).bind(&new.severity).bind(&description).bind(&place).bind(new.fixed_on_site).bind(at)
             .fetch_one(&mut *tx).await?;
         for (position, file_id) in (1i64..).zip(&stored) {
             sqlx::query("INSERT INTO finding_photos (finding_id, position, file_id, added_by, added_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(id).bind(position).bind(file_id).bind(actor.user_id).bind(now).execute(&mut *tx).await?;
+                .bind(id).bind(position).bind(file_id).bind(actor.user_id).bind(at).execute(&mut *tx).await?;
         }
-        tx.commit().await.map(|()| id)
+        let row = auth::AuditRow::new(actor, "finding.add", "finding", &id.to_string(), None, Some(details.clone()), now);
+        crate::bind_audit!(sqlx::query(auth::AuditRow::INSERT), row).execute(&mut *tx).await?;
+        tx.commit().await.map(|()| (id, row))
     }.await)?;
-    auth::audit(db, actor, "finding.add", "finding", &id.to_string(), None,
-        Some(serde_json::json!({"inspection_id": inspection_id, "category": new.category, "severity": new.severity, "photos": stored.len()})), now).await?;
+    audited.logged();
     finding(db, id).await
 }
 
@@ -995,7 +997,7 @@ struct NoticeRow<'a> {
 /// Writes a notice with the next number of its district and year, its first timeline entry and
 /// the company's notification and the audit entry, and claims `findings` for it in the same
 /// transaction (two notices issued at once cannot
-/// both take a finding). `None` when a finding could not be claimed. A number taken by a
+/// both take a finding). Its id and number; `None` when a finding could not be claimed. A number taken by a
 /// concurrent issue is retried with the next one.
 async fn insert_notice(
     db: &Db,
@@ -1003,7 +1005,7 @@ async fn insert_notice(
     n: NoticeRow<'_>,
     findings: &[i64],
     now: OffsetDateTime,
-) -> Result<Option<i64>, InspectionError> {
+) -> Result<Option<(i64, String)>, InspectionError> {
     let prefix = format!("ZG-{}-{}-", n.community / 1_000_000, china_date(now).year());
     let audit = |id: i64, number: &str| {
         let mut after = n.audit.clone();
@@ -1026,7 +1028,7 @@ async fn insert_notice(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let res: Result<Option<(i64, auth::AuditRow)>, sqlx::Error> = db_run!(db, pool => async {
+        let res: Result<Option<(i64, String, auth::AuditRow)>, sqlx::Error> = db_run!(db, pool => async {
             let mut tx = pool.begin().await?;
             let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM rectifications WHERE number LIKE $1")
                 .bind(format!("{prefix}%")).fetch_one(&mut *tx).await?;
@@ -1056,13 +1058,13 @@ async fn insert_notice(
             let row = audit(id, &number);
             crate::bind_audit!(sqlx::query(auth::AuditRow::INSERT), row).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(Some((id, row)))
+            Ok(Some((id, number, row)))
         }.await);
         match res {
             Ok(issued) => {
-                return Ok(issued.map(|(id, row)| {
+                return Ok(issued.map(|(id, number, row)| {
                     row.logged();
-                    id
+                    (id, number)
                 }));
             }
             Err(e) => {
@@ -1105,7 +1107,7 @@ pub(crate) async fn issue_for_action(
     let issuing = crate::supervision::district_of(community);
     let deadline = settings.calendar.add_working_days(china_date(now), plan.days);
     let requirement = format!("{reason}\n{}", plan.requirement);
-    let id = insert_notice(
+    let (_, number) = insert_notice(
         db,
         actor,
         NoticeRow {
@@ -1130,8 +1132,6 @@ pub(crate) async fn issue_for_action(
     )
     .await?
     .ok_or_else(|| refused("the notice could not be written", "整改通知未能写入"))?;
-    let (number,): (String,) = db_read!(db, pool => sqlx::query_as("SELECT number FROM rectifications WHERE id = $1")
-        .bind(id).fetch_one(pool).await)?;
     Ok(number)
 }
 
@@ -1190,7 +1190,7 @@ pub async fn issue(
         Scope::Region { code } => code.as_i64(),
         _ => RegionCode::from_i64(region).map_or(region, |c| c.at_level(RegionLevel::City).as_i64()),
     };
-    let id = insert_notice(
+    let (id, _) = insert_notice(
         db,
         actor,
         NoticeRow {
@@ -1534,11 +1534,10 @@ pub async fn sweep(db: &Db, settings: &Settings, now: OffsetDateTime) -> Result<
                 sqlx::query("INSERT INTO rectification_events (rectification_id, at, actor_user_id, actor, action, from_state, to_state, deadline, note) \
                     VALUES ($1, $2, NULL, 'system', 'escalate', 'issued', 'issued', NULL, $3)")
                     .bind(id).bind(now).bind(format!("level {new_level}")).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO notifications (region_code, kind, text_zh, text_en, created_at) VALUES ($1, 'rectification_escalated', $2, $3, $4)")
-                    .bind(region).bind(&zh).bind(&en).bind(now).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO notifications (user_id, kind, text_zh, text_en, created_at) \
-                    SELECT id, 'rectification_escalated', $2, $3, $4 FROM users WHERE scope_company = $1 AND role IN ('company_admin', 'company_staff')")
-                    .bind(company).bind(&zh).bind(&en).bind(now).execute(&mut *tx).await?;
+                sqlx::query(crate::notify::TO_REGION).bind(region).bind("rectification_escalated").bind(&zh).bind(&en).bind(now)
+                    .execute(&mut *tx).await?;
+                sqlx::query(crate::notify::TO_COMPANY).bind(company).bind("rectification_escalated").bind(&zh).bind(&en).bind(now).bind(false)
+                    .execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(true)
             }.await);
@@ -1886,9 +1885,10 @@ pub async fn assessment_facts(
     Ok(rows)
 }
 
-/// The deadline a notice `r` was issued with: its first response is in time or late by it
+/// The deadline a notice `r` was issued with, from its `issue` event (every notice has one;
+/// `r.deadline` stands in should one be missing): its first response is in time or late by it
 /// (the deadline in force when it first responded: only a rejection, after a response, sets a
-/// new one). Notices from before the issue event carried the deadline fall back on theirs.
+/// new one).
 const ISSUED_DEADLINE: &str = "coalesce((SELECT min(e.deadline) FROM rectification_events e \
     WHERE e.rectification_id = r.id AND e.action = 'issue'), r.deadline)";
 

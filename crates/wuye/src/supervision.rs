@@ -336,16 +336,16 @@ pub async fn open_from_close(
                 };
                 // A notice issued by an earlier try whose note was not written is found, not
                 // issued again (the company was told with it, in its transaction).
-                match crate::inspections::notice_of_action(db, id).await {
-                    Ok(Some(number)) => Ok(number),
-                    Ok(None) => {
-                        crate::inspections::issue_for_action(
-                            db, actor, id, compound, company, &reason, &plan, settings, now,
-                        )
-                        .await
+                async {
+                    if let Some(number) = crate::inspections::notice_of_action(db, id).await? {
+                        return Ok(number);
                     }
-                    Err(e) => Err(e),
+                    crate::inspections::issue_for_action(
+                        db, actor, id, compound, company, &reason, &plan, settings, now,
+                    )
+                    .await
                 }
+                .await
                 .map(|number| {
                     (
                         "done",
@@ -684,8 +684,9 @@ pub struct InterviewRecord {
 
 /// Records a pending interview as held, with the file of its signed minutes if given (PDF or
 /// image, checked by content): the holding authority or one above it. The action behind it is
-/// done. The file is stored first, then the record, the file and the action are written in
-/// one transaction: a bad file or a failure saves nothing. Audited; the company is told.
+/// done. The file is stored first, then the record, the file, the action, the company's
+/// notification and the audit entry are written in one transaction: a bad file or a failure
+/// saves nothing.
 #[allow(clippy::too_many_arguments)]
 pub async fn record_interview(
     db: &Db,
@@ -738,6 +739,21 @@ pub async fn record_interview(
     };
     let file_name = file_id.as_ref().map(|_| "minutes");
     let settled = format!("interview held on {} / {} 已约谈", r.held_on, r.held_on);
+    let audited = auth::AuditRow::new(
+        actor,
+        "interview.record",
+        "interview",
+        &id.to_string(),
+        Some(serde_json::json!({"state": "pending"})),
+        Some(
+            serde_json::json!({"state": "held", "held_on": r.held_on.to_string(), "attendees": attendees, "minutes_file": file_id}),
+        ),
+        at,
+    );
+    let (tzh, ten) = (
+        format!("约谈 {id} 已记录（{}）", r.held_on),
+        format!("Interview {id} was recorded (held on {})", r.held_on),
+    );
     let recorded = db_run!(db, pool => async {
         let mut tx = pool.begin().await?;
         let n = sqlx::query("UPDATE interviews SET state = 'held', held_on = $2, place = $3, attendees = $4, minutes = $5, closed_by = $6, closed_at = $7, \
@@ -750,6 +766,9 @@ pub async fn record_interview(
         if let Some(action) = iv.action_id {
             sqlx::query(SETTLE).bind(action).bind("done").bind(&settled).bind(actor.user_id).bind(at).execute(&mut *tx).await?;
         }
+        sqlx::query(crate::notify::TO_COMPANY).bind(iv.company_id).bind("interview").bind(&tzh).bind(&ten).bind(at).bind(false)
+            .execute(&mut *tx).await?;
+        crate::bind_audit!(sqlx::query(auth::AuditRow::INSERT), audited).execute(&mut *tx).await?;
         tx.commit().await.map(|()| true)
     }.await)?;
     if !recorded {
@@ -758,26 +777,7 @@ pub async fn record_interview(
             "该约谈已被他人记录或取消",
         ));
     }
-    auth::audit(
-        db,
-        actor,
-        "interview.record",
-        "interview",
-        &id.to_string(),
-        Some(serde_json::json!({"state": "pending"})),
-        Some(serde_json::json!({"state": "held", "held_on": r.held_on.to_string(), "attendees": attendees, "minutes_file": file_id})),
-        at,
-    )
-    .await?;
-    crate::notify::company(
-        db,
-        iv.company_id,
-        "interview",
-        &format!("约谈 {id} 已记录（{}）", r.held_on),
-        &format!("Interview {id} was recorded (held on {})", r.held_on),
-        at,
-    )
-    .await?;
+    audited.logged();
     interview(db, actor, id).await
 }
 
