@@ -15,7 +15,7 @@ use wuye_model::{RegionCode, Role};
 use crate::decisions::xq1;
 use crate::http::{app, get_as, json_as, staff, token_for};
 use crate::storage_test;
-use crate::support::{TestDb, mend, poison, seed};
+use crate::support::{TestDb, mend, poison, rows, seed};
 
 /// Monday 2026-11-02, 10:00 China time.
 const T0: OffsetDateTime = datetime!(2026-11-02 02:00 UTC);
@@ -448,9 +448,11 @@ storage_test!(
         let id = notice(t, &street, i, ids, None).await;
         let state = || async {
             let n = inspections::get_notice(db, &street, id).await.unwrap().notice;
-            let (told,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
-            "SELECT count(*) FROM notifications WHERE kind = 'rectification_responded'").fetch_one(pool).await).unwrap();
-            (n.state, told)
+            let told = rows(
+                db,
+                "SELECT count(*) FROM notifications WHERE kind = 'rectification_responded'",
+            );
+            (n.state, told.await)
         };
         // The issuer cannot be told: the response is not recorded either.
         poison(
@@ -489,11 +491,14 @@ storage_test!(
             requirement: None,
         };
         let counts = || async {
-            let (notices,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as("SELECT count(*) FROM rectifications").fetch_one(pool).await).unwrap();
-            let (told,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
-            "SELECT count(*) FROM notifications WHERE kind = 'rectification_issued'").fetch_one(pool).await)
-            .unwrap();
-            (notices, told)
+            (
+                rows(db, "SELECT count(*) FROM rectifications").await,
+                rows(
+                    db,
+                    "SELECT count(*) FROM notifications WHERE kind = 'rectification_issued'",
+                )
+                .await,
+            )
         };
         // The company cannot be told: the notice is not issued, and its finding stays free.
         poison(db, "notifications", "INSERT", "NEW.kind = 'rectification_issued'").await;
@@ -611,6 +616,19 @@ storage_test!(an_overdue_notice_escalates_once_per_level, |t| {
     )
     .await;
     assert_eq!(told, 1);
+    // The company's accounts were told too; a disabled account hears nothing more.
+    let company_told = || {
+        rows(
+            &t.db,
+            "SELECT count(*) FROM notifications n JOIN users u ON u.id = n.user_id \
+             WHERE u.login = 'anju' AND n.kind = 'rectification_escalated'",
+        )
+    };
+    assert_eq!(company_told().await, 1);
+    let db = &t.db;
+    wuye::db_run!(db, pool => sqlx::query("UPDATE users SET disabled = $1 WHERE login = 'anju'")
+        .bind(true).execute(pool).await.map(|_| ()))
+    .unwrap();
 
     // Much later, the district and then the city, each once; then nothing more.
     assert_eq!(
@@ -625,6 +643,10 @@ storage_test!(an_overdue_notice_escalates_once_per_level, |t| {
             .unwrap(),
         0
     );
+    assert_eq!(company_told().await, 1, "not told while disabled");
+    wuye::db_run!(db, pool => sqlx::query("UPDATE users SET disabled = $1 WHERE login = 'anju'")
+        .bind(false).execute(pool).await.map(|_| ()))
+    .unwrap();
     // Three levels, and the follow-ups of levels 2 and 3 on the timeline.
     assert_eq!(count(t, events, id).await, 5);
     // Level 2 opened one interview of the company by the district; level 3 issued one
@@ -1123,13 +1145,19 @@ storage_test!(a_finding_is_saved_with_all_its_photos_or_not_at_all, |t| {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.text().contains("第 2 张照片"), "{}", r.text());
     assert_eq!(findings().await, Vec::<i64>::new());
-    // The second photo cannot be written: the finding is not saved without it.
-    poison(&t.db, "finding_photos", "INSERT", "NEW.position = 2").await;
-    let r = post_finding(&app, &street, &csrf, id, &[&JPEG, &JPEG]).await;
-    assert!(r.status.is_server_error(), "{}", r.status);
-    assert_eq!(findings().await, Vec::<i64>::new());
+    // The second photo, or the audit entry, cannot be written: the finding is not saved
+    // without it.
+    for (table, when) in [
+        ("finding_photos", "NEW.position = 2"),
+        ("audit_log", "NEW.action = 'finding.add'"),
+    ] {
+        poison(&t.db, table, "INSERT", when).await;
+        let r = post_finding(&app, &street, &csrf, id, &[&JPEG, &JPEG]).await;
+        assert!(r.status.is_server_error(), "{table}: {}", r.status);
+        assert_eq!(findings().await, Vec::<i64>::new());
+        mend(&t.db, table).await;
+    }
     // Mended, the same form saves the finding once, with both photos.
-    mend(&t.db, "finding_photos").await;
     let r = post_finding(&app, &street, &csrf, id, &[&JPEG, &JPEG]).await;
     assert_eq!(location(&r), format!("/inspections/{id}"));
     assert_eq!(findings().await, [2]);

@@ -18,7 +18,7 @@ use crate::assessment::bottom_fixture;
 use crate::decisions::{new_decision, verified_owner, xq1};
 use crate::http::staff;
 use crate::storage_test;
-use crate::support::{TestDb, mend, poison, seed};
+use crate::support::{TestDb, mend, poison, rows, seed};
 
 fn record(held_on: time::Date) -> InterviewRecord {
     InterviewRecord {
@@ -686,49 +686,30 @@ storage_test!(the_pages_record_an_interview_and_decide_an_exit_case, |t| {
         ("attendees", "区物业科；安居物业总经理"),
         ("minutes", "企业承诺限期整改"),
     ];
-    let r = page_post(
-        &app,
-        &cookie,
-        &path,
-        MP,
-        multipart(&fields, &[("file", b"GIF89a")]),
-    )
-    .await;
+    let record =
+        |file: &'static [u8]| page_post(&app, &cookie, &path, MP, multipart(&fields, &[("file", file)]));
+    let state = || async {
+        supervision::interview(&t.db, &district, iv.id)
+            .await
+            .unwrap()
+            .state
+    };
+    let r = record(b"GIF89a").await;
     assert_eq!(r.status, axum::http::StatusCode::BAD_REQUEST, "{}", r.text());
-    assert_eq!(
-        supervision::interview(&t.db, &district, iv.id)
-            .await
-            .unwrap()
-            .state,
-        "pending"
-    );
-    // A file that cannot be stored: the interview is not recorded without it.
-    poison(db, "files", "INSERT", "1 = 1").await;
-    let r = page_post(
-        &app,
-        &cookie,
-        &path,
-        MP,
-        multipart(&fields, &[("file", b"%PDF-1.7 minutes")]),
-    )
-    .await;
-    assert!(r.status.is_server_error(), "{} {}", r.status, r.text());
-    assert_eq!(
-        supervision::interview(&t.db, &district, iv.id)
-            .await
-            .unwrap()
-            .state,
-        "pending"
-    );
-    mend(db, "files").await;
-    let r = page_post(
-        &app,
-        &cookie,
-        &path,
-        MP,
-        multipart(&fields, &[("file", b"%PDF-1.7 minutes")]),
-    )
-    .await;
+    assert_eq!(state().await, "pending");
+    // A file that cannot be stored, or an audit entry that cannot be written: the interview
+    // is not recorded without it.
+    for (table, when) in [
+        ("files", "1 = 1"),
+        ("audit_log", "NEW.action = 'interview.record'"),
+    ] {
+        poison(db, table, "INSERT", when).await;
+        let r = record(b"%PDF-1.7 minutes").await;
+        assert!(r.status.is_server_error(), "{table}: {} {}", r.status, r.text());
+        assert_eq!(state().await, "pending");
+        mend(db, table).await;
+    }
+    let r = record(b"%PDF-1.7 minutes").await;
     assert!(r.status.is_redirection(), "{} {}", r.status, r.text());
     let held = supervision::interview(&t.db, &district, iv.id).await.unwrap();
     assert_eq!(
@@ -902,11 +883,11 @@ storage_test!(
         let db = &t.db;
         let admin = staff(t, "admin", Role::CityAdmin, "370700").await;
         let s = Settings::shipped();
-        let bottom_n = || async {
-            let (n,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
-            "SELECT count(*) FROM credit_records WHERE source = 'bottom_n'").fetch_one(pool).await)
-            .unwrap();
-            n
+        let bottom_n = || {
+            rows(
+                db,
+                "SELECT count(*) FROM credit_records WHERE source = 'bottom_n'",
+            )
         };
         // The deduction cannot be written when the month closes: the close stands, the action waits.
         poison(db, "credit_records", "INSERT", "NEW.source = 'bottom_n'").await;
@@ -960,10 +941,11 @@ storage_test!(a_month_closes_with_its_actions_or_not_at_all, |t| {
     let s = Settings::shipped();
     let october = || Period::parse("2026-10").unwrap();
     let closed = datetime!(2026-11-12 02:00 UTC);
-    let finals = || async {
-        let (n,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
-            "SELECT count(*) FROM assessment_runs WHERE period = '2026-10' AND kind = 'final'").fetch_one(pool).await).unwrap();
-        n
+    let finals = || {
+        rows(
+            db,
+            "SELECT count(*) FROM assessment_runs WHERE period = '2026-10' AND kind = 'final'",
+        )
     };
     // The actions cannot be written: the month is not closed without them.
     poison(db, "assessment_actions", "INSERT", "NEW.run_id > 0").await;
@@ -996,11 +978,11 @@ storage_test!(
         let db = &t.db;
         let admin = staff(t, "admin", Role::CityAdmin, "370700").await;
         let s = Settings::shipped();
-        let notices = || async {
-            let (n,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
-            "SELECT count(*) FROM rectifications WHERE action_id IS NOT NULL").fetch_one(pool).await)
-            .unwrap();
-            n
+        let notices = || {
+            rows(
+                db,
+                "SELECT count(*) FROM rectifications WHERE action_id IS NOT NULL",
+            )
         };
         // The notice is issued at the close, but its action cannot be marked done.
         poison(
@@ -1043,18 +1025,13 @@ storage_test!(a_notice_is_never_issued_untold, |t| {
     // The bottom place is 宏达's; one of its accounts reads the notices.
     staff(t, "hongda", Role::CompanyAdmin, "91110108551385082Q").await;
     let s = Settings::shipped();
-    let told = || async {
-        let (n,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
-            "SELECT count(*) FROM notifications WHERE kind = 'rectification_issued'").fetch_one(pool).await)
-        .unwrap();
-        n
+    let told = || {
+        rows(
+            db,
+            "SELECT count(*) FROM notifications WHERE kind = 'rectification_issued'",
+        )
     };
-    let notices = || async {
-        let (n,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(
-                "SELECT count(*) FROM rectifications").fetch_one(pool).await)
-        .unwrap();
-        n
-    };
+    let notices = || rows(db, "SELECT count(*) FROM rectifications");
     // The company cannot be told at the close: the notice is not issued either.
     poison(db, "notifications", "INSERT", "NEW.kind = 'rectification_issued'").await;
     let closed = datetime!(2026-11-12 02:00 UTC);

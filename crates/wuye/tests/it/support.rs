@@ -258,3 +258,9 @@ pub async fn mend(db: &Db, table: &str) {
     };
     r.expect("mend");
 }
+
+/// The single number a query without parameters gives (`SELECT count(*) …`).
+pub async fn rows(db: &Db, sql: &'static str) -> i64 {
+    let (n,): (i64,) = wuye::db_read!(db, pool => sqlx::query_as(sql).fetch_one(pool).await).expect("count");
+    n
+}
